@@ -1,0 +1,132 @@
+"""llama.cpp backend (llama-cpp-python) on any GGUF file; the embedded default.
+
+Base models (no instruction tuning, like the default Gemma 3 270M) are driven
+with a completion-style transcript (see ``prompting``); models that ship a chat
+template use it. One ``Llama`` context is not thread-safe, so calls are
+serialised with a lock; async calls run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from lance.assets import check_gguf, default_gguf_path
+from lance.backends.base import ChatModel, Completion, GenerateParams, Message, Usage
+from lance.backends.prompting import STOP_SEQUENCES, clean_completion, render_completion_prompt
+from lance.errors import BackendResponseError, BackendTimeout, ModelFileError
+
+PromptFormat = Literal["auto", "chat", "completion"]
+
+
+class LlamaCppChatModel(ChatModel):
+    """Chat model running in-process on a GGUF file with llama.cpp."""
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        prompt_format: PromptFormat = "auto",
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        seed: int = 0,
+        params: GenerateParams | None = None,
+    ) -> None:
+        super().__init__(params)
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ModelFileError(
+                "llama-cpp-python is not installed: run the README's setup command or `pip install llama-cpp-python`"
+            ) from None
+        embedded = model_path is None
+        path = default_gguf_path() if embedded else check_gguf(Path(model_path))
+        self.model_path = path
+        self.name = f"llamacpp/{path.stem}"
+        self._lock = threading.Lock()
+        try:
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads or max(1, os.cpu_count() or 1),
+                seed=seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"llama.cpp could not load {path}: {exc}; check the file is a complete, valid GGUF") from None
+        if prompt_format == "auto":
+            # The embedded default is a base model; other GGUFs use their template when they ship one.
+            has_template = bool(self._llm.metadata.get("tokenizer.chat_template"))
+            prompt_format = "completion" if embedded or not has_template else "chat"
+        self.prompt_format: Literal["chat", "completion"] = prompt_format
+        self.n_ctx = n_ctx
+
+    def _deadline_criteria(self, timeout: float | None) -> tuple[Any, dict[str, bool]]:
+        flag = {"timed_out": False}
+        if timeout is None:
+            return None, flag
+        from llama_cpp import StoppingCriteriaList
+
+        deadline = time.monotonic() + timeout
+
+        def past_deadline(_tokens: Any, _logits: Any) -> bool:
+            if time.monotonic() > deadline:
+                flag["timed_out"] = True
+                return True
+            return False
+
+        return StoppingCriteriaList([past_deadline]), flag
+
+    def _fit_prompt(self, prompt: str, max_tokens: int) -> int:
+        n = len(self._llm.tokenize(prompt.encode("utf-8"), add_bos=True))
+        if n + 1 >= self.n_ctx:
+            raise BackendResponseError(
+                f"prompt is {n} tokens but the context window is {self.n_ctx}; shorten the prompt or raise backend.n_ctx"
+            )
+        return min(max_tokens, self.n_ctx - n - 1)
+
+    def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
+        criteria, flag = self._deadline_criteria(params.timeout)
+        common: dict[str, Any] = {
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "seed": params.seed,
+            "stopping_criteria": criteria,
+        }
+        with self._lock:
+            if self.prompt_format == "completion":
+                prompt = render_completion_prompt(messages)
+                max_tokens = self._fit_prompt(prompt, params.max_tokens)
+                out = self._llm.create_completion(
+                    prompt, max_tokens=max_tokens, stop=list(STOP_SEQUENCES) + list(params.stop), **common
+                )
+                text = clean_completion(out["choices"][0]["text"])
+            else:
+                out = self._llm.create_chat_completion(
+                    messages=[m.model_dump() for m in messages],
+                    max_tokens=params.max_tokens,
+                    stop=list(params.stop) or None,
+                    **common,
+                )
+                text = (out["choices"][0]["message"].get("content") or "").strip()
+        if flag["timed_out"]:
+            raise BackendTimeout(f"{self.name} did not finish within {params.timeout:.1f}s; raise the timeout or lower max_tokens")
+        usage = out.get("usage") or {}
+        return Completion(
+            text=text,
+            usage=Usage(
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+            ),
+            finish_reason=out["choices"][0].get("finish_reason"),
+            model=self.name,
+        )
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+            self._llm = None  # type: ignore[assignment]

@@ -1,0 +1,111 @@
+"""Any OpenAI-compatible chat-completions server: vLLM, Ollama, llama.cpp's
+server, TGI, hosted APIs. The production path, and the way to scale past one
+machine.
+
+The official ``openai`` client does the HTTP work, including retries with
+exponential backoff on connection errors, 408/409/429 and 5xx; this module maps
+its exceptions onto LANCE's error tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lance.backends.base import ChatModel, Completion, GenerateParams, Message, Usage
+from lance.errors import BackendResponseError, BackendTimeout, BackendUnavailable, ConfigError
+
+
+class OpenAICompatChatModel(ChatModel):
+    """Chat model behind an OpenAI-compatible HTTP endpoint."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        params: GenerateParams | None = None,
+    ) -> None:
+        super().__init__(params)
+        if not base_url:
+            raise ConfigError("the openai backend needs backend.base_url, e.g. http://localhost:8000/v1")
+        import openai
+
+        self._openai = openai
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.name = f"openai/{model}"
+        kwargs: dict[str, Any] = {
+            "base_url": self.base_url,
+            "api_key": api_key or "not-needed",
+            "timeout": timeout,
+            "max_retries": max_retries,
+        }
+        self._client = openai.OpenAI(**kwargs)
+        self._aclient = openai.AsyncOpenAI(**kwargs)
+
+    def _request(self, messages: list[Message], params: GenerateParams) -> dict[str, Any]:
+        req: dict[str, Any] = {
+            "model": self.model,
+            "messages": [m.model_dump() for m in messages],
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+        }
+        if params.stop:
+            req["stop"] = list(params.stop)
+        if params.seed is not None:
+            req["seed"] = params.seed
+        if params.timeout is not None:
+            req["timeout"] = params.timeout
+        return req
+
+    def _completion(self, resp: Any) -> Completion:
+        try:
+            choice = resp.choices[0]
+            text = choice.message.content or ""
+        except (AttributeError, IndexError, TypeError):
+            raise BackendResponseError(f"{self.base_url} returned a body without choices[0].message.content") from None
+        usage = getattr(resp, "usage", None)
+        return Completion(
+            text=text.strip(),
+            usage=Usage(
+                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            ),
+            finish_reason=getattr(choice, "finish_reason", None),
+            model=getattr(resp, "model", None) or self.name,
+        )
+
+    def _translate(self, exc: Exception) -> Exception:
+        o = self._openai
+        if isinstance(exc, o.APITimeoutError):
+            return BackendTimeout(f"{self.base_url} did not answer in time; raise backend.timeout or check the server's load")
+        if isinstance(exc, o.APIConnectionError):
+            return BackendUnavailable(f"cannot reach {self.base_url}: is the server running and the URL right?")
+        if isinstance(exc, o.APIStatusError):
+            return BackendResponseError(
+                f"{self.base_url} answered HTTP {exc.status_code}: {str(exc.message)[:200]}", status_code=exc.status_code
+            )
+        if isinstance(exc, o.APIError):
+            return BackendResponseError(f"{self.base_url} returned an unusable answer: {str(exc)[:200]}")
+        return exc
+
+    def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
+        try:
+            resp = self._client.chat.completions.create(**self._request(messages, params))
+        except self._openai.OpenAIError as exc:
+            raise self._translate(exc) from exc
+        return self._completion(resp)
+
+    async def _agenerate(self, messages: list[Message], params: GenerateParams) -> Completion:
+        try:
+            resp = await self._aclient.chat.completions.create(**self._request(messages, params))
+        except self._openai.OpenAIError as exc:
+            raise self._translate(exc) from exc
+        return self._completion(resp)
+
+    def close(self) -> None:
+        self._client.close()
