@@ -1,0 +1,53 @@
+"""The output of assessment: a risk distribution over ``safe`` + K categories."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RiskDistribution(BaseModel):
+    """Mean of the label-enhancement posterior for one prompt.
+
+    ``probs`` maps every taxonomy id (``safe`` first) to its mass; masses sum to 1.
+    ``confidence`` is the Dirichlet's total concentration (higher = surer).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    probs: dict[str, float]
+    confidence: float = Field(ge=0.0)
+    #: True when the input was cut to the encoder's limit before assessment.
+    truncated: bool = False
+
+    @property
+    def p_safe(self) -> float:
+        return self.probs.get("safe", 0.0)
+
+    @property
+    def risk(self) -> float:
+        """Total unsafe mass, 1 - p(safe)."""
+        return 1.0 - self.p_safe
+
+    @property
+    def top(self) -> str:
+        return max(self.probs, key=self.probs.__getitem__)
+
+    def top_risks(self, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` risk categories (not ``safe``) with the most mass."""
+        items = [(c, p) for c, p in self.probs.items() if c != "safe"]
+        return sorted(items, key=lambda cp: cp[1], reverse=True)[:k]
+
+    def to_json(self) -> dict[str, object]:
+        """The stable scripting contract of ``lance assess --jsonl``."""
+        return {"text": self.text, "distribution": dict(self.probs), "confidence": self.confidence, "top": self.top}
+
+
+@runtime_checkable
+class Assessor(Protocol):
+    """Anything that maps texts to risk distributions, batched."""
+
+    def assess(self, texts: Sequence[str]) -> list[RiskDistribution]: ...
