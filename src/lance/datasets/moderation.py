@@ -19,7 +19,9 @@ def load_openai_moderation() -> list[Record]:
     """One record per text; unsafe when any label is 1.
 
     A text with no positive label is safe (its known labels are all 0; a missing
-    label means OpenAI did not annotate it). ``negative_categories`` lists the ids
+    label means OpenAI did not annotate it). 821 of the 1,158 safe texts miss some
+    labels (``fully_labelled=False``); a benchmark that needs certain negatives
+    should use ``negative_categories`` or keep only fully labelled rows. ``negative_categories`` lists the ids
     whose every source label is known and 0, e.g. S12 when ``S == 0``.
     """
     out: list[Record] = []
@@ -48,6 +50,7 @@ def load_openai_moderation() -> list[Record]:
                 labels=raw,
                 positive_labels=positives,
                 unknown_labels=[k for k in LABELS if k not in raw],
+                fully_labelled=len(raw) == len(LABELS),
                 unmapped_keys=extra,
                 negative_categories=negatives,
             )
