@@ -1,0 +1,261 @@
+"""The FastAPI application: OpenAI's chat-completions API with LANCE in front of the model.
+
+    app = create_app(Lance(), ServerConfig(api_keys=("sk-local",)))
+    uvicorn.run(app, host="127.0.0.1", port=8080)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lance import __version__
+from lance.assess.distribution import RiskDistribution
+from lance.backends import GenerateParams
+from lance.errors import LanceError
+from lance.server.admission import Admission
+from lance.server.config import ServerConfig
+from lance.server.engine import AssessmentUnavailable, ProxyResult, Responder, as_responder
+from lance.server.errors import (
+    ERROR_RESPONSES,
+    APIError,
+    error_response,
+    from_lance_error,
+    from_validation_errors,
+    internal_error,
+)
+from lance.server.guard import GuardMiddleware
+from lance.server.schemas import (
+    AssessItem,
+    AssessRequest,
+    AssessResponse,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Health,
+    ModelCard,
+    ModelList,
+)
+from lance.server.stream import chunk_events
+
+log = logging.getLogger("lance.server")
+
+_ERRORS = ERROR_RESPONSES
+
+
+def _distribution(d: RiskDistribution | None) -> dict[str, Any] | None:
+    # The text is left out on purpose: the "after" text is the (possibly hidden) refined prompt.
+    if d is None:
+        return None
+    return {"distribution": dict(d.probs), "confidence": d.confidence, "top": d.top, "risk": d.risk}
+
+
+def _dump(items: Any) -> Any:
+    if hasattr(items, "model_dump"):
+        return items.model_dump(mode="json")
+    if isinstance(items, (list, tuple)):
+        return [_dump(i) for i in items]
+    return items
+
+
+def lance_meta(result: ProxyResult, config: ServerConfig) -> dict[str, Any]:
+    """The ``lance`` field: route and risk always; refined prompt, gradients, trajectory only when configured."""
+    meta: dict[str, Any] = {
+        "route": result.route,
+        "refined": result.refined,
+        "distribution": {
+            "before": _distribution(result.distribution_before),
+            "after": _distribution(result.distribution_after) if result.refined else None,
+        },
+        "llm_calls": result.llm_calls,
+    }
+    if config.show_refined_prompt and result.refined:
+        meta["refined_prompt"] = result.refined_prompt
+    if config.show_gradients and result.gradients:
+        meta["gradients"] = _dump(list(result.gradients))
+    if config.debug and result.trajectory is not None:
+        meta["trajectory"] = _dump(result.trajectory)
+    return meta
+
+
+def request_params(req: ChatCompletionRequest, base: GenerateParams, config: ServerConfig) -> GenerateParams:
+    """The target's defaults overridden by the request's temperature, top_p, max_tokens, stop, seed."""
+    update: dict[str, Any] = {}
+    if req.temperature is not None:
+        update["temperature"] = req.temperature
+    if req.top_p is not None:
+        update["top_p"] = max(req.top_p, 1e-6)
+    limit = req.token_limit()
+    if limit is not None:
+        update["max_tokens"] = limit
+    if config.max_tokens_cap is not None:
+        update["max_tokens"] = min(update.get("max_tokens", base.max_tokens), config.max_tokens_cap)
+    stops = req.stop_list()
+    if stops:
+        update["stop"] = tuple(stops)
+    if req.seed is not None:
+        # llama.cpp takes a 32-bit seed; folding keeps a given seed reproducible.
+        update["seed"] = req.seed % (2**31)
+    return base.model_copy(update=update)
+
+
+def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
+    """Build the server around a ``Lance`` (or any ``Responder``)."""
+    config = config or ServerConfig()
+    responder: Responder = as_responder(lance, config.model_name)
+    model_name = config.model_name or responder.name
+    started = int(time.time())
+
+    app = FastAPI(
+        title="LANCE",
+        version=__version__,
+        summary="OpenAI-compatible chat completions with label-enhanced refinement in front of the model.",
+    )
+    app.state.responder = responder
+    app.state.config = config
+    app.state.admission = Admission(config.max_concurrency, config.max_queue)
+    app.add_middleware(
+        GuardMiddleware,  # type: ignore[arg-type]
+        api_keys=config.key_values(),
+        max_body_bytes=config.max_body_bytes,
+    )
+    _install_error_handlers(app, config)
+
+    async def run(coro_factory: Any) -> Any:
+        admission: Admission = app.state.admission
+        try:
+            async with asyncio.timeout(config.request_timeout):
+                async with admission.slot():
+                    return await coro_factory()
+        except TimeoutError:
+            raise APIError(
+                504, f"the request took longer than {config.request_timeout:g}s", "upstream_error", code="timeout"
+            ) from None
+        except LanceError as exc:
+            err = from_lance_error(exc, debug=config.debug)
+            log.warning("request failed (%s): %s", err.status, exc)
+            raise err from None
+
+    @app.post(
+        "/v1/chat/completions",
+        response_model=ChatCompletion,
+        responses={**_ERRORS, 200: {"content": {"text/event-stream": {"schema": ChatCompletionChunk.model_json_schema()}}}},
+        summary="Create a chat completion (OpenAI-compatible; stream=true for server-sent events)",
+    )
+    async def chat_completions(req: ChatCompletionRequest) -> Any:
+        params = request_params(req, responder.base_params(), config)
+        messages = req.to_messages()
+        result: ProxyResult = await run(lambda: responder.respond(messages, params))
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        created = int(time.time())
+        usage = {
+            "prompt_tokens": result.usage.prompt_tokens,
+            "completion_tokens": result.usage.completion_tokens,
+            "total_tokens": result.usage.total_tokens,
+        }
+        meta = lance_meta(result, config)
+        if req.stream:
+            include_usage = bool(req.stream_options and req.stream_options.include_usage)
+            events = chunk_events(
+                completion_id=completion_id,
+                created=created,
+                model=model_name,
+                text=result.text,
+                finish_reason=result.finish_reason,
+                lance=meta,
+                usage=usage,
+                include_usage=include_usage,
+            )
+            return StreamingResponse(
+                events,
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        body = {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model_name,
+            "system_fingerprint": None,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": result.text, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": result.finish_reason,
+                }
+            ],
+            "usage": usage,
+            "lance": meta,
+        }
+        return JSONResponse(body)
+
+    @app.get("/v1/models", response_model=ModelList, responses=_ERRORS, summary="List the served model")
+    async def list_models() -> ModelList:
+        return ModelList(data=[ModelCard(id=model_name, created=started)])
+
+    @app.get("/v1/models/{model_id:path}", response_model=ModelCard, responses=_ERRORS, summary="Describe the served model")
+    async def get_model(model_id: str) -> ModelCard:
+        if model_id != model_name:
+            raise APIError(404, f"model {model_id!r} not found; this server serves {model_name!r}", code="model_not_found")
+        return ModelCard(id=model_name, created=started)
+
+    @app.post("/v1/lance/assess", response_model=AssessResponse, responses=_ERRORS, summary="Risk distribution of texts")
+    async def assess(req: AssessRequest) -> AssessResponse:
+        texts = req.texts()
+        try:
+            dists: list[RiskDistribution] = await run(lambda: responder.assess(texts))
+        except AssessmentUnavailable as exc:
+            raise APIError(501, str(exc), "server_error", code="not_available") from None
+        return AssessResponse(
+            data=[
+                AssessItem(
+                    index=i,
+                    text=texts[i],
+                    distribution=dict(d.probs),
+                    confidence=d.confidence,
+                    top=d.top,
+                    risk=d.risk,
+                    truncated=d.truncated,
+                )
+                for i, d in enumerate(dists)
+            ]
+        )
+
+    @app.get("/health", response_model=Health, summary="Liveness, and how busy the server is")
+    async def health() -> Health:
+        admission: Admission = app.state.admission
+        return Health(model=model_name, in_flight=admission.running, queued=admission.waiting)
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI, config: ServerConfig) -> None:
+    @app.exception_handler(APIError)
+    async def _api_error(_: Request, exc: APIError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return from_validation_errors(list(exc.errors())).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+        resp = error_response(exc.status_code, str(exc.detail), code=code)
+        for k, v in (exc.headers or {}).items():
+            resp.headers[k] = v
+        return resp
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error while serving a request")
+        return internal_error(exc, debug=config.debug).response()

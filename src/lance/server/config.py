@@ -1,0 +1,92 @@
+"""Server settings: the ``server`` section of LANCE's settings, validated here.
+
+    server:
+      host: 127.0.0.1
+      port: 8080
+      api_keys: [sk-team-a, sk-team-b]   # or LANCE_API_KEYS=sk-a,sk-b
+      max_concurrency: 4                 # requests running the pipeline at once
+      max_queue: 32                      # requests waiting; beyond that: 429
+
+Secrets never appear in ``repr`` so a logged config does not leak them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from lance.errors import ConfigError
+
+API_KEYS_ENV = "LANCE_API_KEYS"
+
+
+class ServerConfig(BaseModel):
+    """How ``lance serve`` listens, admits and answers requests."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    #: Accepted ``Authorization: Bearer`` keys; empty means no authentication.
+    api_keys: tuple[SecretStr, ...] = ()
+    #: Largest accepted request body; bigger bodies get 413.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    #: Requests running through the pipeline at the same time.
+    max_concurrency: int = Field(default=4, ge=1)
+    #: Requests allowed to wait for a slot; one more is refused with 429.
+    max_queue: int = Field(default=32, ge=0)
+    #: Seconds one request may take end to end before it is answered with 504.
+    request_timeout: float = Field(default=300.0, gt=0)
+    #: Upper bound on a request's ``max_tokens`` (protects the upstream); ``None`` = no cap.
+    max_tokens_cap: int | None = Field(default=None, ge=1)
+    #: Model id shown in ``/v1/models`` and in responses; ``None`` = ``lance/<target backend name>``.
+    model_name: str | None = None
+    #: Put the refined prompt into the ``lance`` field of responses.
+    expose_refined_prompt: bool = False
+    #: Put the textual gradients into the ``lance`` field of responses.
+    expose_gradients: bool = False
+    #: Debug: expose refined prompt, gradients and the trajectory, and error details.
+    debug: bool = False
+    #: Seconds uvicorn waits for in-flight requests on shutdown.
+    graceful_timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = v.split(",")
+        if isinstance(v, (list, tuple)):
+            return tuple(str(k).strip() for k in v if str(k).strip())
+        return v
+
+    @property
+    def show_refined_prompt(self) -> bool:
+        return self.expose_refined_prompt or self.debug
+
+    @property
+    def show_gradients(self) -> bool:
+        return self.expose_gradients or self.debug
+
+    def key_values(self) -> tuple[str, ...]:
+        return tuple(k.get_secret_value() for k in self.api_keys)
+
+
+def server_config(section: Mapping[str, Any] | None = None, **overrides: Any) -> ServerConfig:
+    """Validate ``settings.server``; ``LANCE_API_KEYS`` adds keys, non-``None`` overrides win."""
+    data: dict[str, Any] = dict(section or {})
+    env_keys = os.environ.get(API_KEYS_ENV, "")
+    if env_keys.strip():
+        existing = data.get("api_keys") or []
+        if isinstance(existing, str):
+            existing = existing.split(",")
+        data["api_keys"] = list(existing) + env_keys.split(",")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return ServerConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(root)"
+        raise ConfigError(f"invalid setting server.{loc}: {first['msg']}") from None

@@ -1,0 +1,168 @@
+"""What the server puts behind its endpoints: a small ``Responder`` protocol.
+
+The HTTP layer knows nothing about routing or refinement; it calls
+``respond(messages, params)`` and gets a ``ProxyResult``. ``LanceResponder``
+adapts the ``Lance`` pipeline; ``PassthroughResponder`` forwards straight to a
+chat model (no assessment), which the proxy benchmark uses to separate the
+HTTP layer's overhead from the pipeline's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from lance.assess.distribution import Assessor, RiskDistribution
+from lance.backends import ChatModel, GenerateParams, Message, Usage, get_chat_model, params_from_config
+from lance.config import LanceSettings
+from lance.server.upstream import ObservedChatModel, final_failure, watch_calls
+
+if TYPE_CHECKING:
+    from lance.lance import Lance
+
+
+@dataclass(frozen=True)
+class ProxyResult:
+    """One answered request, in the terms the HTTP layer needs."""
+
+    text: str
+    route: str = "pass"
+    distribution_before: RiskDistribution | None = None
+    #: Set only when the prompt was refined.
+    distribution_after: RiskDistribution | None = None
+    refined_prompt: str | None = None
+    gradients: Sequence[Any] = ()
+    trajectory: Any = None
+    usage: Usage = field(default_factory=Usage)
+    llm_calls: int = 0
+    finish_reason: str = "stop"
+
+    @property
+    def refined(self) -> bool:
+        return self.refined_prompt is not None
+
+
+@runtime_checkable
+class Responder(Protocol):
+    """Anything the server can put behind ``/v1/chat/completions`` and ``/v1/lance/assess``."""
+
+    #: Model id reported to clients.
+    name: str
+
+    def base_params(self) -> GenerateParams:
+        """The target's default sampling parameters, which request fields override."""
+        ...
+
+    async def respond(self, messages: list[Message], params: GenerateParams) -> ProxyResult: ...
+
+    async def assess(self, texts: Sequence[str]) -> list[RiskDistribution]: ...
+
+
+class AssessmentUnavailable(Exception):
+    """The responder has no assessor (``/v1/lance/assess`` answers 501)."""
+
+
+class LanceResponder:
+    """The ``Lance`` pipeline behind the server.
+
+    When the last upstream call of a request failed, the pipeline's fallback
+    refusal did not come from the model, so the backend error is raised and the
+    client gets 502/504 instead of a 200 that hides the outage. This needs the
+    chat models wrapped in ``ObservedChatModel`` (``build_lance`` does it).
+    """
+
+    def __init__(self, lance: Lance, name: str | None = None) -> None:
+        self.lance = lance
+        self.name = name or "lance"
+
+    def base_params(self) -> GenerateParams:
+        return params_from_config(self.lance.settings.backend)
+
+    async def respond(self, messages: list[Message], params: GenerateParams) -> ProxyResult:
+        with watch_calls() as record:
+            result = await self.lance.arespond(messages, params)
+        failure = final_failure(record)
+        if result.errors and failure is not None:
+            raise failure
+        refined = result.route == "neutralize" and result.refined_prompt is not None
+        return ProxyResult(
+            text=result.response,
+            route=result.route,
+            distribution_before=result.distribution_before,
+            distribution_after=result.distribution_after if refined else None,
+            refined_prompt=result.refined_prompt if refined else None,
+            gradients=result.gradients,
+            trajectory=result.trajectory,
+            usage=result.usage,
+            llm_calls=result.llm_calls,
+        )
+
+    async def assess(self, texts: Sequence[str]) -> list[RiskDistribution]:
+        def run() -> list[RiskDistribution]:
+            assessor = getattr(self.lance.pipeline, "assessor", None)
+            if isinstance(assessor, Assessor):
+                return assessor.assess(list(texts))
+            return [self.lance.assess(t) for t in texts]
+
+        return await asyncio.to_thread(run)
+
+
+class PassthroughResponder:
+    """Forward every request to one chat model: no assessment, no refinement."""
+
+    def __init__(self, model: ChatModel, assessor: Assessor | None = None, name: str | None = None) -> None:
+        self.model = model
+        self.assessor = assessor
+        self.name = name or model.name
+
+    def base_params(self) -> GenerateParams:
+        return self.model.default_params
+
+    async def respond(self, messages: list[Message], params: GenerateParams) -> ProxyResult:
+        out = await self.model.agenerate(messages, params)
+        return ProxyResult(
+            text=out.text, usage=out.usage, llm_calls=1, finish_reason=out.finish_reason or "stop"
+        )
+
+    async def assess(self, texts: Sequence[str]) -> list[RiskDistribution]:
+        if self.assessor is None:
+            raise AssessmentUnavailable("this server runs without an assessor")
+        assessor = self.assessor
+        return await asyncio.to_thread(lambda: assessor.assess(list(texts)))
+
+
+def model_id(settings: LanceSettings) -> str:
+    """``lance/<target>``: what clients see as the model name."""
+    b = settings.backend
+    if b.kind == "openai":
+        return f"lance/{b.model}"
+    return f"lance/{b.model_path.stem if b.model_path else 'gemma-3-270m'}"
+
+
+def build_lance(settings: LanceSettings) -> tuple[Lance, list[ChatModel]]:
+    """A ``Lance`` whose target and refiner are observed, so upstream failures become 502/504.
+
+    Returns the chat models it created too: the caller closes them when done.
+    """
+    from lance.lance import Lance
+
+    target = ObservedChatModel(get_chat_model(settings.backend))
+    models: list[ChatModel] = [target]
+    refiner = target
+    if settings.refiner is not None:
+        refiner = ObservedChatModel(get_chat_model(settings.refiner))
+        models.append(refiner)
+    return Lance(settings, target=target, refiner=refiner), models
+
+
+def as_responder(obj: Any, name: str | None = None) -> Responder:
+    """Accept a ``Responder`` as is, or adapt a ``Lance``."""
+    from lance.lance import Lance
+
+    if isinstance(obj, Lance):
+        return LanceResponder(obj, name or model_id(obj.settings))
+    if isinstance(obj, Responder):
+        return obj
+    raise TypeError(f"create_app needs a Lance or a Responder, got {type(obj).__name__}")
