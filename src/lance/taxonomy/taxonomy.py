@@ -82,8 +82,13 @@ class Taxonomy(BaseModel):
         cats = []
         for c in self.categories:
             if c.id in overrides:
+                patch = overrides[c.id]
+                if not isinstance(patch, dict):
+                    raise ConfigError(f"taxonomy override for {c.id} must map field names to values, got {patch!r}")
+                if patch.get("id", c.id) != c.id:
+                    raise ConfigError(f"taxonomy override for {c.id} cannot change its id (to {patch['id']!r})")
                 try:
-                    c = Category.model_validate(c.model_dump() | overrides[c.id])
+                    c = Category.model_validate(c.model_dump() | patch)
                 except ValidationError as exc:
                     raise ConfigError(f"taxonomy override for {c.id}: {exc.errors()[0]['msg']}") from None
             cats.append(c)
