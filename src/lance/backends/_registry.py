@@ -36,6 +36,7 @@ def get_chat_model(cfg: BackendConfig) -> ChatModel:
             api_key=cfg.api_key,
             timeout=cfg.timeout,
             max_retries=cfg.max_retries,
+            prompt_format="completion" if cfg.prompt_format == "completion" else "chat",
             params=params,
         )
     raise ConfigError(f"unknown backend {cfg.kind!r}: use 'llamacpp' or 'openai'")

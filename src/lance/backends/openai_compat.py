@@ -9,14 +9,19 @@ its exceptions onto LANCE's error tree.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from lance.backends.base import ChatModel, Completion, GenerateParams, Message, Usage
+from lance.backends.prompting import STOP_SEQUENCES, clean_completion, render_completion_prompt
 from lance.errors import BackendResponseError, BackendTimeout, BackendUnavailable, ConfigError
 
 
 class OpenAICompatChatModel(ChatModel):
-    """Chat model behind an OpenAI-compatible HTTP endpoint."""
+    """Chat model behind an OpenAI-compatible HTTP endpoint.
+
+    ``prompt_format="completion"`` serves base models (no chat template) through
+    ``/v1/completions`` with the same few-shot transcript the llama.cpp backend uses.
+    """
 
     def __init__(
         self,
@@ -26,6 +31,7 @@ class OpenAICompatChatModel(ChatModel):
         api_key: str | None = None,
         timeout: float = 60.0,
         max_retries: int = 3,
+        prompt_format: Literal["chat", "completion"] = "chat",
         params: GenerateParams | None = None,
     ) -> None:
         super().__init__(params)
@@ -37,6 +43,7 @@ class OpenAICompatChatModel(ChatModel):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"openai/{model}"
+        self.prompt_format = prompt_format
         kwargs: dict[str, Any] = {
             "base_url": self.base_url,
             "api_key": api_key or "not-needed",
@@ -49,13 +56,18 @@ class OpenAICompatChatModel(ChatModel):
     def _request(self, messages: list[Message], params: GenerateParams) -> dict[str, Any]:
         req: dict[str, Any] = {
             "model": self.model,
-            "messages": [m.model_dump() for m in messages],
             "temperature": params.temperature,
             "top_p": params.top_p,
             "max_tokens": params.max_tokens,
         }
-        if params.stop:
-            req["stop"] = list(params.stop)
+        stop = list(params.stop)
+        if self.prompt_format == "completion":
+            req["prompt"] = render_completion_prompt(messages)
+            stop = list(STOP_SEQUENCES) + stop
+        else:
+            req["messages"] = [m.model_dump() for m in messages]
+        if stop:
+            req["stop"] = stop
         if params.seed is not None:
             req["seed"] = params.seed
         if params.timeout is not None:
@@ -65,9 +77,12 @@ class OpenAICompatChatModel(ChatModel):
     def _completion(self, resp: Any) -> Completion:
         try:
             choice = resp.choices[0]
-            text = choice.message.content or ""
+            if self.prompt_format == "completion":
+                text = clean_completion(choice.text or "")
+            else:
+                text = choice.message.content or ""
         except (AttributeError, IndexError, TypeError):
-            raise BackendResponseError(f"{self.base_url} returned a body without choices[0].message.content") from None
+            raise BackendResponseError(f"{self.base_url} returned a body without a usable choices[0]") from None
         usage = getattr(resp, "usage", None)
         return Completion(
             text=text.strip(),
@@ -95,14 +110,16 @@ class OpenAICompatChatModel(ChatModel):
 
     def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
         try:
-            resp = self._client.chat.completions.create(**self._request(messages, params))
+            api = self._client.completions if self.prompt_format == "completion" else self._client.chat.completions
+            resp = api.create(**self._request(messages, params))
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         return self._completion(resp)
 
     async def _agenerate(self, messages: list[Message], params: GenerateParams) -> Completion:
         try:
-            resp = await self._aclient.chat.completions.create(**self._request(messages, params))
+            api = self._aclient.completions if self.prompt_format == "completion" else self._aclient.chat.completions
+            resp = await api.create(**self._request(messages, params))
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         return self._completion(resp)

@@ -1,0 +1,94 @@
+"""Start llama-cpp-python's OpenAI-compatible server as a child process.
+
+Used by tests and benchmarks to exercise the HTTP backend against a real
+server on a free loopback port, and handy for trying the proxy locally.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from lance.assets import default_gguf_path
+from lance.errors import BackendUnavailable
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class LocalLlamaServer:
+    """``python -m llama_cpp.server`` on a GGUF (default: the embedded model)."""
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        model_alias: str = "gemma-3-270m",
+        startup_timeout: float = 180.0,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path else default_gguf_path()
+        self.host = host
+        self.port = port or free_port(host)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or (os.cpu_count() or 1)
+        self.model_alias = model_alias
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self) -> LocalLlamaServer:
+        cmd = [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(self.model_path),
+            "--model_alias", self.model_alias,
+            "--host", self.host,
+            "--port", str(self.port),
+            "--n_ctx", str(self.n_ctx),
+            "--n_threads", str(self.n_threads),
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = (self.proc.stderr.read() if self.proc.stderr else b"").decode(errors="replace")[-500:]
+                raise BackendUnavailable(f"llama.cpp server exited with {self.proc.returncode}: {err}")
+            try:
+                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise BackendUnavailable(f"llama.cpp server did not come up within {self.startup_timeout:.0f}s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> LocalLlamaServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
