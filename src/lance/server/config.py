@@ -13,7 +13,7 @@ Secrets never appear in ``repr`` so a logged config does not leak them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -74,15 +74,15 @@ class ServerConfig(BaseModel):
         return tuple(k.get_secret_value() for k in self.api_keys)
 
 
-def server_config(section: Mapping[str, Any] | None = None, **overrides: Any) -> ServerConfig:
-    """Validate ``settings.server``; ``LANCE_API_KEYS`` adds keys, non-``None`` overrides win."""
+def server_config(
+    section: Mapping[str, Any] | None = None, *, extra_keys: Sequence[str] = (), **overrides: Any
+) -> ServerConfig:
+    """Validate ``settings.server``; ``LANCE_API_KEYS`` and ``extra_keys`` add keys, non-``None`` overrides win."""
     data: dict[str, Any] = dict(section or {})
-    env_keys = os.environ.get(API_KEYS_ENV, "")
-    if env_keys.strip():
-        existing = data.get("api_keys") or []
-        if isinstance(existing, str):
-            existing = existing.split(",")
-        data["api_keys"] = list(existing) + env_keys.split(",")
+    keys = data.get("api_keys") or []
+    keys = keys.split(",") if isinstance(keys, str) else list(keys)
+    keys += os.environ.get(API_KEYS_ENV, "").split(",") + list(extra_keys)
+    data["api_keys"] = keys
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return ServerConfig.model_validate(data)

@@ -1,0 +1,93 @@
+"""``lance serve``: the OpenAI-compatible proxy with LANCE in front of the configured backend."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from lance.cli._state import STATE, err_console
+
+if TYPE_CHECKING:
+    from lance.backends import ChatModel
+    from lance.config import LanceSettings
+    from lance.lance import Lance
+    from lance.server.engine import PassthroughResponder
+
+
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Interface to listen on (server.host; default 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port to listen on (server.port; default 8080).")] = None,
+    api_key: Annotated[
+        Optional[list[str]],
+        typer.Option("--api-key", help="Accepted bearer key (repeatable; also server.api_keys, LANCE_API_KEYS)."),
+    ] = None,
+    max_concurrency: Annotated[Optional[int], typer.Option(help="Requests processed at once.")] = None,
+    max_queue: Annotated[Optional[int], typer.Option(help="Requests allowed to wait; more get 429.")] = None,
+    request_timeout: Annotated[Optional[float], typer.Option(help="Seconds per request before 504.")] = None,
+    max_tokens_cap: Annotated[Optional[int], typer.Option(help="Upper bound on a request's max_tokens.")] = None,
+    expose_refined_prompt: Annotated[
+        Optional[bool], typer.Option("--expose-refined-prompt", help="Show the refined prompt in the lance field.")
+    ] = None,
+    expose_gradients: Annotated[
+        Optional[bool], typer.Option("--expose-gradients", help="Show the textual gradients in the lance field.")
+    ] = None,
+    server_debug: Annotated[
+        Optional[bool],
+        typer.Option("--server-debug", help="Expose refined prompt, gradients, trajectory and error details (never in production)."),
+    ] = None,
+    passthrough: Annotated[
+        bool, typer.Option("--passthrough", help="Forward to the backend without LANCE (a baseline for benchmarks).")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the OpenAI chat-completions API at http://HOST:PORT/v1 with LANCE in front of the backend."""
+    from lance.lance import Lance
+    from lance.server.app import create_app
+    from lance.server.config import server_config
+    from lance.server.run import serve as run_server
+
+    settings = STATE.settings()
+    config = server_config(
+        settings.server,
+        extra_keys=api_key or (),
+        host=host,
+        port=port,
+        max_concurrency=max_concurrency,
+        max_queue=max_queue,
+        request_timeout=request_timeout,
+        max_tokens_cap=max_tokens_cap,
+        expose_refined_prompt=expose_refined_prompt,
+        expose_gradients=expose_gradients,
+        debug=server_debug,
+    )
+    models, backend = _build(settings, passthrough)
+    try:
+        with err_console.status("loading models...", spinner="dots"):
+            if isinstance(backend, Lance):
+                backend.assess("warm-up")  # load the encoder and assessor before accepting traffic
+            app = create_app(backend, config)
+        auth = f"{len(config.api_keys)} API key(s)" if config.api_keys else "no API key"
+        err_console.print(
+            f"LANCE serving {app.state.responder.name} on http://{config.host}:{config.port}/v1 ({auth}; Ctrl-C to stop)",
+            highlight=False,
+        )
+        run_server(app, config, log_level=log_level)
+    finally:
+        for m in models:
+            m.close()
+
+
+def _build(settings: LanceSettings, passthrough: bool) -> tuple[list[ChatModel], Lance | PassthroughResponder]:
+    from lance.backends import get_chat_model
+    from lance.server.engine import PassthroughResponder, build_lance
+
+    if passthrough:
+        model = get_chat_model(settings.backend)
+        return [model], PassthroughResponder(model)
+    lance, models = build_lance(settings)
+    return models, lance
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

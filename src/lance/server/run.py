@@ -1,0 +1,30 @@
+"""Running the app under uvicorn with graceful shutdown.
+
+On SIGTERM/SIGINT uvicorn stops accepting connections, lets in-flight
+requests (streams included) finish for up to ``graceful_timeout`` seconds,
+then exits.
+"""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from lance.server.config import ServerConfig
+
+
+def serve(app: FastAPI, config: ServerConfig, *, log_level: str = "info") -> None:
+    """Serve ``app`` on ``config.host:config.port`` until a shutdown signal (blocking)."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level=log_level,
+            timeout_graceful_shutdown=config.graceful_timeout,
+            # OpenAI clients keep connections alive between requests.
+            timeout_keep_alive=30,
+            server_header=False,
+        )
+    )
+    server.run()
