@@ -146,13 +146,21 @@ def training_mix(
     the 25k Alpaca instructions do not swamp everything else (``None`` = no cap).
     Identical texts (after normalisation) are merged: the first record is kept,
     categories are united, and a text labelled unsafe anywhere stays unsafe
-    (``meta['merged_from']`` lists the other ids).
+    (``meta['merged_from']`` lists the other ids). No XSTest or openai_moderation
+    text is ever included.
     """
     rng = random.Random(seed)
+    # Texts of the evaluation-only sets are dropped even when another set carries
+    # them too (DangerousQA shares two prompts with XSTest).
+    banned = {text_key(r.text) for name in sorted(EXCLUDED_FROM_TRAINING) for r in _load(name)}
     merged: dict[str, Record] = {}
     for name, keep in _MIX:
         assert name not in EXCLUDED_FROM_TRAINING
-        part = [r for r in _load(name) if r.split in splits and (keep is None or keep(r))]
+        part = [
+            r
+            for r in _load(name)
+            if r.split in splits and (keep is None or keep(r)) and text_key(r.text) not in banned
+        ]
         if max_per_part is not None and len(part) > max_per_part:
             idx = sorted(rng.sample(range(len(part)), max_per_part))
             part = [part[i] for i in idx]
