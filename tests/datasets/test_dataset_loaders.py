@@ -86,7 +86,8 @@ def test_split_fractions_are_about_70_10_20() -> None:
 def test_same_text_in_two_datasets_has_one_split() -> None:
     splits: dict[str, set[str]] = {}
     sources: dict[str, set[str]] = {}
-    for name in ("advbench", "pair_custom_behaviors", "strongreject", "refusal_direction", "jbb_behaviors", "harmbench"):
+    names = ("advbench", "pair_custom_behaviors", "strongreject", "refusal_direction", "jbb_behaviors", "harmbench")
+    for name in names:
         for r in load_dataset(name):
             splits.setdefault(text_key(r.text), set()).add(r.split)
             sources.setdefault(text_key(r.text), set()).add(name)

@@ -29,10 +29,12 @@ def _labels_in_data() -> dict[str, set[str]]:
     d = data_dir()
     rd: set[str] = set()
     for split in ("train", "val", "test"):
-        rd |= {r["category"] for r in json.loads((d / f"refusal_direction/splits/harmful_{split}.json").read_text()) if r["category"]}
+        rows = json.loads((d / f"refusal_direction/splits/harmful_{split}.json").read_text())
+        rd |= {r["category"] for r in rows if r["category"]}
     coconot: set[str] = set()
     for name in ("coconot_eval.jsonl", "coconot_contrast_eval.jsonl", "coconot_pref.jsonl"):
-        coconot |= {r["subcategory"] for r in _jsonl(f"coconot/{name}") if r["category"] == "Requests with safety concerns"}
+        safety = [r for r in _jsonl(f"coconot/{name}") if r["category"] == "Requests with safety concerns"]
+        coconot |= {r["subcategory"] for r in safety}
     multi = json.loads((d / "ibm_cast/condition_multiple.json").read_text())
     return {
         "harmbench": {r["SemanticCategory"] for r in _csv("harmbench/harmbench_behaviors_text_all.csv")},

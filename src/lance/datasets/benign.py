@@ -24,11 +24,8 @@ def _first_turn(name: str, rows: list[dict], extra_keys: tuple[str, ...] = ()) -
         text = clean(turns[0]) if turns else ""
         if text:
             extra = {k: r[k] for k in extra_keys}
-            out.append(
-                make_record(
-                    name, i, text, "safe", category=r.get("category"), question_id=r["question_id"], turns=turns, **extra
-                )
-            )
+            meta = {"category": r.get("category"), "question_id": r["question_id"], "turns": turns, **extra}
+            out.append(make_record(name, i, text, "safe", **meta))
     return out
 
 

@@ -126,7 +126,8 @@ def load_ibm_cast() -> list[Record]:
         for i, r in enumerate(multi[split]):
             base = clean(r["base"])
             if base:
-                out.append(make_record("ibm_cast", f"multiple_{split}/{i}/base", base, "safe", file="multiple", condition="base", orig_split=split))
+                meta = {"file": "multiple", "condition": "base", "orig_split": split}
+                out.append(make_record("ibm_cast", f"multiple_{split}/{i}/base", base, "safe", **meta))
             for cond in IBM_CAST:
                 text = clean(r.get(cond))
                 if text:
@@ -149,10 +150,12 @@ def load_ibm_cast() -> list[Record]:
         for i, r in enumerate(pairs[split]):
             harmful, harmless = clean(r["harmful"]), clean(r["harmless"])
             if harmful:
-                out.append(make_record("ibm_cast", f"harmful_{split}/{i}", harmful, "unsafe", file="harmful", orig_split=split))
+                rid = f"harmful_{split}/{i}"
+                out.append(make_record("ibm_cast", rid, harmful, "unsafe", file="harmful", orig_split=split))
             if harmless and harmless not in seen:
                 seen.add(harmless)
-                out.append(make_record("ibm_cast", f"harmless_{split}/{i}", harmless, "safe", file="harmful", orig_split=split))
+                rid = f"harmless_{split}/{i}"
+                out.append(make_record("ibm_cast", rid, harmless, "safe", file="harmful", orig_split=split))
     return out
 
 

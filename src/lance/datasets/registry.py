@@ -42,31 +42,144 @@ class _Entry:
     loader: Callable[[], list[Record]]
 
 
-def _e(name: str, loader: Callable[[], list[Record]], description: str, license: str, role: Role, nc: bool = False) -> _Entry:
+def _e(
+    name: str, loader: Callable[[], list[Record]], description: str, license: str, role: Role, nc: bool = False
+) -> _Entry:
     return _Entry(DatasetInfo(name=name, description=description, license=license, role=role, noncommercial=nc), loader)
 
 
 _REGISTRY: dict[str, _Entry] = {
     e.info.name: e
     for e in (
-        _e("xstest", mixed.load_xstest, "XSTest: 250 safe look-alikes + 200 unsafe contrasts (over-refusal)", "CC-BY-4.0 (prompts)", "eval-only"),
-        _e("do_not_answer", harmful.load_do_not_answer, "Do-Not-Answer: 939 harmful prompts, 12 harm types / 61 harms", "Apache-2.0 (HF card; GitHub LICENSE unchecked)", "train"),
-        _e("harmbench", harmful.load_harmbench, "HarmBench: 400 behaviours, 7 semantic categories", "MIT", "train"),
-        _e("jbb_behaviors", harmful.load_jbb_behaviors, "JailbreakBench: 100 harmful behaviours, 10 categories", "MIT", "train"),
-        _e("strongreject", harmful.load_strongreject, "StrongREJECT: 313 forbidden prompts, 6 categories", "unverified (commonly MIT, not checked)", "train"),
-        _e("coconot", mixed.load_coconot, "CoCoNot: should-not-comply (safety subset unsafe) + benign contrast/preference prompts", "MIT", "train"),
-        _e("advbench", harmful.load_advbench, "AdvBench: 520 harmful behaviours, no categories", "MIT", "train"),
-        _e("dangerousqa", harmful.load_dangerousqa, "DangerousQA: 200 harmful questions, no categories", "Apache-2.0", "train"),
-        _e("harmfulqa", harmful.load_harmfulqa, "HarmfulQA: 1,960 harmful questions by academic topic", "Apache-2.0", "train"),
-        _e("pair_custom_behaviors", harmful.load_pair_custom_behaviors, "PAIR: 50 AdvBench behaviours with free-text tags", "MIT", "train"),
-        _e("openai_moderation", moderation.load_openai_moderation, "OpenAI moderation: 1,680 texts, 8 multi-labels (recovery benchmark)", "MIT", "eval"),
-        _e("ibm_cast", mixed.load_ibm_cast, "IBM CAST: benign prompts + 5 category rewrites; harmful/harmless prompts", "Apache-2.0; Alpaca-derived text CC BY-NC 4.0", "eval", True),
-        _e("refusal_direction", mixed.load_refusal_direction, "Arditi et al.: 871 harmful + 31,323 Alpaca benign instructions", "Apache-2.0; Alpaca text CC BY-NC 4.0", "train", True),
-        _e("alpaca_eval", benign.load_alpaca_eval, "AlpacaEval: 805 benign instructions", "Apache-2.0 repo; HF data CC BY-NC 4.0 (unchecked)", "train", True),
-        _e("mt_bench", benign.load_mt_bench, "MT-Bench: 80 benign questions (first turn)", "Apache-2.0", "train"),
-        _e("vicuna_bench", benign.load_vicuna_bench, "Vicuna bench: 80 benign questions", "Apache-2.0", "train"),
-        _e("arena_hard", benign.load_arena_hard, "Arena-Hard v0.1: 500 hard benign user prompts", "Apache-2.0", "train"),
-        _e("self_instruct_user_oriented", benign.load_self_instruct, "Self-Instruct user-oriented: 252 benign instructions", "Apache-2.0", "train"),
+        _e(
+            "xstest",
+            mixed.load_xstest,
+            "XSTest: 250 safe look-alikes + 200 unsafe contrasts (over-refusal)",
+            "CC-BY-4.0 (prompts)",
+            "eval-only",
+        ),
+        _e(
+            "do_not_answer",
+            harmful.load_do_not_answer,
+            "Do-Not-Answer: 939 harmful prompts, 12 harm types / 61 harms",
+            "Apache-2.0 (HF card; GitHub LICENSE unchecked)",
+            "train",
+        ),
+        _e(
+            "harmbench",
+            harmful.load_harmbench,
+            "HarmBench: 400 behaviours, 7 semantic categories",
+            "MIT",
+            "train",
+        ),
+        _e(
+            "jbb_behaviors",
+            harmful.load_jbb_behaviors,
+            "JailbreakBench: 100 harmful behaviours, 10 categories",
+            "MIT",
+            "train",
+        ),
+        _e(
+            "strongreject",
+            harmful.load_strongreject,
+            "StrongREJECT: 313 forbidden prompts, 6 categories",
+            "unverified (commonly MIT, not checked)",
+            "train",
+        ),
+        _e(
+            "coconot",
+            mixed.load_coconot,
+            "CoCoNot: should-not-comply (safety subset unsafe) + benign contrast/preference prompts",
+            "MIT",
+            "train",
+        ),
+        _e(
+            "advbench",
+            harmful.load_advbench,
+            "AdvBench: 520 harmful behaviours, no categories",
+            "MIT",
+            "train",
+        ),
+        _e(
+            "dangerousqa",
+            harmful.load_dangerousqa,
+            "DangerousQA: 200 harmful questions, no categories",
+            "Apache-2.0",
+            "train",
+        ),
+        _e(
+            "harmfulqa",
+            harmful.load_harmfulqa,
+            "HarmfulQA: 1,960 harmful questions by academic topic",
+            "Apache-2.0",
+            "train",
+        ),
+        _e(
+            "pair_custom_behaviors",
+            harmful.load_pair_custom_behaviors,
+            "PAIR: 50 AdvBench behaviours with free-text tags",
+            "MIT",
+            "train",
+        ),
+        _e(
+            "openai_moderation",
+            moderation.load_openai_moderation,
+            "OpenAI moderation: 1,680 texts, 8 multi-labels (recovery benchmark)",
+            "MIT",
+            "eval",
+        ),
+        _e(
+            "ibm_cast",
+            mixed.load_ibm_cast,
+            "IBM CAST: benign prompts + 5 category rewrites; harmful/harmless prompts",
+            "Apache-2.0; Alpaca-derived text CC BY-NC 4.0",
+            "eval",
+            True,
+        ),
+        _e(
+            "refusal_direction",
+            mixed.load_refusal_direction,
+            "Arditi et al.: 871 harmful + 31,323 Alpaca benign instructions",
+            "Apache-2.0; Alpaca text CC BY-NC 4.0",
+            "train",
+            True,
+        ),
+        _e(
+            "alpaca_eval",
+            benign.load_alpaca_eval,
+            "AlpacaEval: 805 benign instructions",
+            "Apache-2.0 repo; HF data CC BY-NC 4.0 (unchecked)",
+            "train",
+            True,
+        ),
+        _e(
+            "mt_bench",
+            benign.load_mt_bench,
+            "MT-Bench: 80 benign questions (first turn)",
+            "Apache-2.0",
+            "train",
+        ),
+        _e(
+            "vicuna_bench",
+            benign.load_vicuna_bench,
+            "Vicuna bench: 80 benign questions",
+            "Apache-2.0",
+            "train",
+        ),
+        _e(
+            "arena_hard",
+            benign.load_arena_hard,
+            "Arena-Hard v0.1: 500 hard benign user prompts",
+            "Apache-2.0",
+            "train",
+        ),
+        _e(
+            "self_instruct_user_oriented",
+            benign.load_self_instruct,
+            "Self-Instruct user-oriented: 252 benign instructions",
+            "Apache-2.0",
+            "train",
+        ),
     )
 }
 
