@@ -99,3 +99,12 @@ def test_mix_is_deterministic_per_seed(mix) -> None:
     assert [r.id for r in other] != [r.id for r in mix]
     uncapped = training_mix(0, max_per_part=None)
     assert Counter(r.source for r in uncapped)["refusal_direction"] > 20000
+
+
+def test_mix_without_noncommercial_sets() -> None:
+    nc = {i.name for i in list_datasets() if i.noncommercial}
+    assert {"refusal_direction", "alpaca_eval"} <= nc
+    mix = training_mix(0, noncommercial=False)
+    assert not {r.source for r in mix} & nc
+    assert not {i.split(":")[0] for r in mix for i in r.meta.get("merged_from", [])} & nc
+    assert Counter(r.label for r in mix)["safe"] > 1000  # benchmarks + CoCoNot look-alikes remain

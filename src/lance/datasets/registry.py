@@ -251,6 +251,7 @@ def training_mix(
     *,
     splits: tuple[Split, ...] = ("train", "val"),
     max_per_part: int | None = 3000,
+    noncommercial: bool = True,
 ) -> list[Record]:
     """The label-enhancement model's training records, shuffled by ``seed``.
 
@@ -260,7 +261,8 @@ def training_mix(
     Identical texts (after normalisation) are merged: the first record is kept,
     categories are united, and a text labelled unsafe anywhere stays unsafe
     (``meta['merged_from']`` lists the other ids). No XSTest or openai_moderation
-    text is ever included.
+    text is ever included. ``noncommercial=False`` leaves out the CC BY-NC sets
+    (Alpaca-derived refusal_direction, alpaca_eval), e.g. for a checkpoint that ships.
     """
     rng = random.Random(seed)
     # Texts of the evaluation-only sets are dropped even when another set carries
@@ -269,6 +271,8 @@ def training_mix(
     merged: dict[str, Record] = {}
     for name, keep in _MIX:
         assert name not in EXCLUDED_FROM_TRAINING
+        if not noncommercial and _REGISTRY[name].info.noncommercial:
+            continue
         part = [
             r
             for r in _load(name)
