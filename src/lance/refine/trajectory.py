@@ -52,6 +52,8 @@ class Trajectory(BaseModel):
     steps: list[Step] = Field(default_factory=list)
     #: Why the loop stopped: ``target_reached``, ``max_steps``, ``max_calls``, ``no_progress``, ``error``.
     stopped: str = ""
+    #: The backend error that ended the loop, if any (also logged).
+    error: str = ""
 
     @property
     def accepted(self) -> Step | None:

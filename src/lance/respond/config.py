@@ -64,12 +64,16 @@ class PipelineConfig(BaseModel):
     refiner_max_tokens: int = Field(default=80, ge=8)
     #: Few-shot rewrite demonstrations retrieved per refiner call.
     fewshot_k: int = Field(default=3, ge=0)
+    #: Public rewrite pairs (data/ibm_cast) added to the built-in demonstrations; 0 uses only the built-in ones.
+    fewshot_data_pairs: int = Field(default=300, ge=0)
 
     # --- respond
     #: Run the post-check on the target's answer and retry once on a template refusal.
     postcheck: bool = True
     #: Assess the answer's own risk with the label-enhancement model (cheap, no LLM call).
     assess_answer: bool = False
+    #: With ``assess_answer``: an answer whose p(safe) is below this is replaced by a natural refusal.
+    answer_min_safe: float = Field(default=0.2, ge=0.0, le=1.0)
     #: Let the LLM write the natural refusal (one call); otherwise it is constructed.
     llm_refusal: bool = True
     #: Timeout in seconds for each LLM call made by the pipeline (``None``: the backend's own).
