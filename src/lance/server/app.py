@@ -128,6 +128,7 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
         max_body_bytes=config.max_body_bytes,
     )
     _install_error_handlers(app, config)
+    _openapi_without_422(app)
 
     async def run(coro_factory: Any) -> Any:
         admission: Admission = app.state.admission
@@ -236,6 +237,24 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
         return Health(model=model_name, in_flight=admission.running, queued=admission.waiting)
 
     return app
+
+
+def _openapi_without_422(app: FastAPI) -> None:
+    """Validation errors are answered with 400 (as OpenAI does), so the spec must not promise 422."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = original()
+            for path in spec.get("paths", {}).values():
+                for op in path.values():
+                    op.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                spec.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI, config: ServerConfig) -> None:

@@ -145,10 +145,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, desc in {
         400: "Invalid request (bad JSON, wrong types, empty or unknown-role messages)",
         401: "Missing or invalid API key",
+        404: "Unknown path or model",
         413: "Request body too large",
         429: "Server busy: every slot and queue place is taken",
         500: "Internal error",
+        501: "Not available on this server (e.g. no assessor)",
         502: "Upstream model unreachable or unusable",
+        503: "A model file could not be loaded",
         504: "Upstream model or pipeline timed out",
     }.items()
 }

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from lance.backends.base import ChatModel, Completion, GenerateParams, MessagesLike
-from lance.errors import BackendError
+from lance.errors import BackendError, BackendResponseError, LanceError
 
 #: Outcomes of the current request's upstream calls, in order: ``None`` = success.
 _CALLS: ContextVar[list[BackendError | None] | None] = ContextVar("lance_upstream_calls", default=None)
@@ -61,9 +61,11 @@ class ObservedChatModel(ChatModel):
     def generate(self, messages: MessagesLike, params: GenerateParams | None = None, **overrides: Any) -> Completion:
         try:
             out = self.inner.generate(messages, params, **overrides)
-        except BackendError as exc:
-            _note(exc)
-            raise
+        except Exception as exc:
+            err = self._failed(exc)
+            if err is exc:
+                raise
+            raise err from exc
         _note(None)
         return out
 
@@ -72,11 +74,24 @@ class ObservedChatModel(ChatModel):
     ) -> Completion:
         try:
             out = await self.inner.agenerate(messages, params, **overrides)
-        except BackendError as exc:
-            _note(exc)
-            raise
+        except Exception as exc:
+            err = self._failed(exc)
+            if err is exc:
+                raise
+            raise err from exc
         _note(None)
         return out
+
+    def _failed(self, exc: Exception) -> Exception:
+        """Record a backend failure; a body that is not even JSON (``ValueError``) counts as one."""
+        if isinstance(exc, BackendError):
+            _note(exc)
+            return exc
+        if isinstance(exc, ValueError) and not isinstance(exc, LanceError):
+            err = BackendResponseError(f"{self.name} returned an unparsable body ({type(exc).__name__}: {exc})")
+            _note(err)
+            return err
+        return exc
 
     def _generate(self, messages: Any, params: GenerateParams) -> Completion:  # pragma: no cover - generate is overridden
         return self.inner.generate(messages, params)

@@ -1,0 +1,127 @@
+"""Helpers for the server tests: real uvicorn servers on loopback, in a thread or a child process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+import yaml
+
+from lance.backends import ChatModel, Completion, GenerateParams, Message, to_messages
+from lance.backends.local_server import free_port
+from lance.config import LanceSettings, load_settings
+from lance.lance import Lance
+from lance.server.app import create_app
+from lance.server.config import ServerConfig
+from lance.server.upstream import ObservedChatModel
+
+KEY = "sk-lance-test"
+#: Small answers keep the real model fast; requests may ask for less, not more.
+MAX_TOKENS = 48
+
+
+class ThreadServer:
+    """uvicorn serving ``app`` in a background thread on a free loopback port."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+class LanceServeProcess:
+    """``python -m lance --config CFG serve`` as a child process, ready when /health answers."""
+
+    def __init__(self, tmp: Path, config: dict[str, Any], *args: str) -> None:
+        self.port = free_port()
+        cfg = tmp / f"lance-{self.port}.yaml"
+        cfg.write_text(yaml.safe_dump(config))
+        self.log_path = tmp / f"lance-{self.port}.log"
+        cmd = [sys.executable, "-m", "lance", "--config", str(cfg), "serve", "--port", str(self.port), *args]
+        env = os.environ | {"HF_HUB_OFFLINE": "1", "LANCE_API_KEYS": ""}
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def wait_ready(self, timeout: float = 240) -> LanceServeProcess:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"lance serve exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"lance serve not ready after {timeout}s:\n{self.log()}")
+
+    def terminate(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+class RecordingChatModel(ObservedChatModel):
+    """The real model, observed as the server does, plus a record of every call (a spy, not a fake)."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        super().__init__(inner)
+        self.calls: list[tuple[list[Message], GenerateParams, Completion]] = []
+
+    def generate(self, messages: Any, params: GenerateParams | None = None, **overrides: Any) -> Completion:
+        out = super().generate(messages, params, **overrides)
+        self.calls.append((to_messages(messages), self.inner._params(params, overrides), out))
+        return out
+
+    async def agenerate(self, messages: Any, params: GenerateParams | None = None, **overrides: Any) -> Completion:
+        out = await super().agenerate(messages, params, **overrides)
+        self.calls.append((to_messages(messages), self.inner._params(params, overrides), out))
+        return out
+
+
+def make_settings(**backend: Any) -> LanceSettings:
+    over = {"backend": {"n_threads": 2, "max_tokens": MAX_TOKENS, "temperature": 0.0, **backend}}
+    return load_settings(None, over)
+
+

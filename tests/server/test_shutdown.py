@@ -1,0 +1,48 @@
+"""Graceful shutdown of a real ``lance serve`` process: SIGTERM mid-request still answers it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from server_helpers import LanceServeProcess
+
+
+@pytest.fixture()
+def lance_serve(tmp_path: Path) -> LanceServeProcess:
+    config = {"backend": {"n_threads": 2, "max_tokens": 48, "temperature": 0.0}, "server": {"graceful_timeout": 60}}
+    proc = LanceServeProcess(tmp_path, config, "--log-level", "info")
+    try:
+        yield proc.wait_ready()
+    finally:
+        proc.stop()
+
+
+def test_sigterm_finishes_the_in_flight_request(lance_serve: LanceServeProcess) -> None:
+    result: dict[str, httpx.Response] = {}
+    body = {"model": "lance", "messages": [{"role": "user", "content": "Describe a sunny day in two sentences."}]}
+    worker = threading.Thread(
+        target=lambda: result.update(r=httpx.post(f"{lance_serve.url}/v1/chat/completions", json=body, timeout=300))
+    )
+    worker.start()
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{lance_serve.url}/health", timeout=5).json()["in_flight"] < 1:
+        assert time.monotonic() < deadline, "the request never started"
+        time.sleep(0.005)
+
+    lance_serve.terminate()  # SIGTERM while the pipeline is working on the request
+    worker.join(timeout=300)
+    code = lance_serve.proc.wait(timeout=120)
+
+    resp = result["r"]
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["choices"][0]["message"]["content"].strip()
+    assert code == 0, lance_serve.log()
+    log = lance_serve.log()
+    assert "Shutting down" in log and "Finished server process" in log
+    assert "Waiting for connections to close" in log  # the request really was in flight at SIGTERM
+    with pytest.raises(httpx.ConnectError):  # and it no longer accepts connections
+        httpx.get(f"{lance_serve.url}/health", timeout=5)
