@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lance.assess.distribution import Assessor
 from lance.backends.base import ChatModel, GenerateParams
 from lance.config import LanceSettings
 from lance.datasets import Record
@@ -109,6 +110,7 @@ class Runner:
         run_dir: Path,
         *,
         target: ChatModel | None = None,
+        assessor: Assessor | None = None,
         judges: EvalJudges | None = None,
         argv: Sequence[str] | None = None,
     ) -> None:
@@ -124,7 +126,8 @@ class Runner:
         self.params = GenerateParams(
             temperature=temperature, max_tokens=args.max_tokens, timeout=settings.backend.timeout
         )
-        self.ctx = EvalContext(settings, self.target, self.params)
+        self.ctx = EvalContext(settings, self.target, self.params, assessor=assessor)
+        self._owns_assessor = assessor is None
         self.assessor_ok = self._check_assessor()
         self.methods: dict[str, Method] = {
             n: build_method(n, self.ctx, guard_threshold=args.guard_threshold) for n in self.method_names
@@ -143,6 +146,13 @@ class Runner:
             log.warning("no label-enhancement checkpoint: prompts' risk distributions are not recorded")
             return False
 
+    def _assessor_identity(self) -> str | None:
+        if not self.assessor_ok:
+            return None
+        if not self._owns_assessor:  # passed in: name it; its weights are the caller's business
+            return f"given:{type(self.ctx.assessor).__name__}"
+        return checkpoint_identity(self.settings)
+
     def close(self) -> None:
         if self._owns_target:
             self.target.close()
@@ -155,7 +165,7 @@ class Runner:
             "params": self.params.model_dump(mode="json", exclude={"timeout", "seed"}),
             "seed": self.args.seed,
             "harmful_sets": list(self.args.harmful_sets),
-            "le_checkpoint": checkpoint_identity(self.settings) if self.assessor_ok else None,
+            "le_checkpoint": self._assessor_identity(),
             "taxonomy": self.ctx.taxonomy.fingerprint(),
             "encoder": self.settings.encoder.name,
             "judges": self.judges.describe() if self.judges is not None else None,
@@ -285,11 +295,12 @@ def run_eval(
     *,
     show_progress: bool = True,
     target: ChatModel | None = None,
+    assessor: Assessor | None = None,
     judges: EvalJudges | None = None,
     argv: Sequence[str] | None = None,
 ) -> RunSummary:
-    """Run (or resume) an evaluation into ``run_dir``; blocking."""
-    runner = Runner(settings, args, run_dir, target=target, judges=judges, argv=argv)
+    """Run (or resume) an evaluation into ``run_dir``; blocking. Pass ``target``/``assessor`` to share loaded ones."""
+    runner = Runner(settings, args, run_dir, target=target, assessor=assessor, judges=judges, argv=argv)
     try:
         if not show_progress:
             return asyncio.run(runner.arun())

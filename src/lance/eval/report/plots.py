@@ -74,7 +74,7 @@ def safety_vs_rigid(rows: Sequence[Row]) -> bytes | None:
 def xstest_types(records: Sequence[dict[str, Any]], methods: Sequence[str]) -> bytes | None:
     """Refusal rate per XSTest prompt type and method (safe types first, then their contrasts)."""
     xs = [r for r in records if r.get("dataset") == "xstest" and (r.get("meta") or {}).get("type")]
-    if not xs:
+    if not any(is_refusal(r) is not None for r in xs):
         return None
     types = sorted({r["meta"]["type"] for r in xs}, key=lambda t: (t.startswith("contrast_"), t))
     ms = [m for m in methods if any(r["method"] == m for r in xs)]
