@@ -41,16 +41,15 @@ def data_pairs(limit: int) -> list[Pair]:
     try:
         from lance.datasets import load_rewrite_pairs  # type: ignore[attr-defined]
 
-        raw = load_rewrite_pairs()
+        raw = load_rewrite_pairs(split="train")  # the held-out splits stay unseen by the refiner
     except Exception as exc:  # noqa: BLE001 - data is optional; the built-in demos remain
         log.info("rewrite pairs unavailable (%s); using built-in demonstrations only", exc)
         return []
     out: list[Pair] = []
     for item in raw:
-        try:
-            hazardous, neutral, category = item[0], item[1], item[2]
-        except (TypeError, IndexError):
-            hazardous, neutral, category = item.harmful_text, item.benign_text, item.category  # type: ignore[union-attr]
+        hazardous, neutral, category = item[0], item[1], item[2]
+        if isinstance(category, (tuple, list)):
+            category = category[0] if category else ""
         out.append((str(hazardous), str(neutral), _CAST_MAP.get(str(category), str(category))))
         if len(out) >= limit:
             break

@@ -270,14 +270,14 @@ class Pipeline:
         return finish(response, route, reason, answer_dist)
 
 
-def _load_assessor(settings: LanceSettings) -> Assessor:
+def _load_assessor(settings: LanceSettings, taxonomy: Taxonomy) -> Assessor:
     try:
-        from lance.assess import load_assessor  # type: ignore[attr-defined]
+        from lance.assess.assessor import load_assessor
     except ImportError:
         raise ModelFileError(
             "the label-enhancement assessor is not available in this install; pass assessor= to Lance()"
         ) from None
-    return load_assessor(settings)  # type: ignore[no-any-return]
+    return load_assessor(settings, taxonomy=taxonomy)
 
 
 def build_pipeline(
@@ -312,7 +312,7 @@ def build_pipeline(
             refiner = get_chat_model(settings.refiner)
             owned.append(refiner)
     pipe = Pipeline(
-        assessor=assessor or _load_assessor(settings),
+        assessor=assessor or _load_assessor(settings, tax),
         target=target,
         refiner=refiner,
         encoder=encoder,
