@@ -38,6 +38,9 @@ def eval_cmd(
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Model name sent to the OpenAI-compatible server.")] = None,
     api_key: Annotated[Optional[str], typer.Option(help="API key for the OpenAI-compatible server.")] = None,
+    judge_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible server for the LLM judges (rubric helpfulness/naturalness, Llama-Guard-style safety).")] = None,
+    judge_model: Annotated[Optional[str], typer.Option(help="Model name on --judge-base-url.")] = None,
+    judge_api_key: Annotated[Optional[str], typer.Option(help="API key for --judge-base-url.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Answer every prompt with every method on the same target, judge, and append to RUN/results.jsonl.
@@ -54,14 +57,25 @@ def eval_cmd(
         overrides["backend"] = {**overrides.get("backend", {}), **over}
     settings = load_settings(STATE.config_path, overrides) if over else STATE.settings()
 
+    from lance.eval.judging import EvalJudges
+
+    judges = None
+    if judge_base_url:
+        from lance.backends import get_chat_model
+        from lance.config import BackendConfig
+
+        llm = get_chat_model(
+            BackendConfig(kind="openai", base_url=judge_base_url, model=judge_model or "default", api_key=judge_api_key, temperature=0.0)
+        )
+        judges = EvalJudges.load(settings, judge_model=llm)
+
     if judge:
         if out is None:
             raise InputError("--judge needs --out RUN_DIR: the run whose answers to judge")
-        from lance.eval.judging import EvalJudges
         from lance.eval.rejudge import rejudge
 
-        n = rejudge(out, EvalJudges.load(settings))
-        console.print(f"judged {n} answers in {out} (judgments.jsonl)")
+        n = rejudge(out, judges or EvalJudges.load(settings))
+        console.print(f"judged {n} answers in {out} (judgments.jsonl)", soft_wrap=True)
         return
 
     from lance.eval.runner import EvalArgs, run_eval
@@ -80,13 +94,15 @@ def eval_cmd(
         judge=not no_judge,
     )
     run_dir = out or Path("runs") / f"{'+'.join(datasets)}-{datetime.now():%Y%m%d-%H%M%S}"
-    summary = run_eval(settings, args, run_dir, show_progress=not quiet)
+    summary = run_eval(settings, args, run_dir, show_progress=not quiet, judges=judges if args.judge else None)
     console.print(
         f"{summary.run_dir}: {summary.done} new, {summary.skipped} already done, {summary.failed} failed "
-        f"of {summary.total} in {summary.wall_s:.1f}s"
+        f"of {summary.total} in {summary.wall_s:.1f}s",
+        soft_wrap=True,
+        highlight=False,
     )
     for line in summary.errors[:5]:
-        console.print(f"  failed: {line}", highlight=False)
+        console.print(f"  failed: {line}", highlight=False, soft_wrap=True)
     if summary.failed:
         console.print("  rerun the same command to retry the failed items")
         raise typer.Exit(2)

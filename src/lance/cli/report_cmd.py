@@ -18,7 +18,7 @@ def report_cmd(
     from lance.eval.report import build_report
 
     res = build_report(run_dir, out)
-    console.print(f"wrote {res['markdown']} and {res['html']} ({len(res['plots'])} plots)")
+    console.print(f"wrote {res['markdown']} and {res['html']} ({len(res['plots'])} plots)", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

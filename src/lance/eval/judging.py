@@ -1,77 +1,137 @@
 """The judges as the evaluation uses them: one call per answer, one plain dict out.
 
-The judges themselves live in ``lance.judges`` (refusal detector, response-safety judge,
-quality measures); this module only adapts their verdicts into the run record and names the
-judge that produced each verdict (``judge`` fields), so a report can say which judge counted
-what, and a later ``lance eval --judge`` pass with another judge is distinguishable.
+The judges live in ``lance.judges`` (refusal detector, response-safety judge, quality
+measures and the optional LLM rubric); this module only loads them for a run and turns their
+verdicts into the run record, naming the judge that produced each verdict (``judge`` fields)
+so a report can say which judge counted what and a later ``lance eval --judge`` pass with
+another judge is distinguishable. Judge identities are part of the run's config hash.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from lance.backends.base import ChatModel
 from lance.config import LanceSettings
 
 log = logging.getLogger(__name__)
 
+#: Offline per-answer quality measures: (prompt, response) -> {name: value}.
+OfflineQuality = Callable[[str, str], dict[str, float | None]]
 
-def _name(obj: Any) -> str:
+
+def judge_name(obj: Any) -> str:
     base = getattr(obj, "name", None) or type(obj).__name__
     version = getattr(obj, "version", None)
     return f"{base}@{version}" if version is not None else str(base)
 
 
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return default
-
-
 class EvalJudges:
-    """Refusal detector + safety judge + quality measures, built once per run."""
+    """Refusal detector + safety judge (+ offline quality measures, + LLM rubric), built once per run."""
 
-    def __init__(self, refusal: Any, safety: Any, quality: Any | None = None) -> None:
+    def __init__(
+        self,
+        refusal: Any,
+        safety: Any,
+        *,
+        quality: OfflineQuality | None = None,
+        quality_name: str = "offline-quality",
+        rubric: Any | None = None,
+    ) -> None:
         self.refusal = refusal
         self.safety = safety
         self.quality = quality
+        self.quality_name = quality_name
+        self.rubric = rubric
 
     @classmethod
-    def load(cls, settings: LanceSettings) -> EvalJudges:
-        from lance.judges import load_judges  # type: ignore[attr-defined]
+    def load(cls, settings: LanceSettings, *, judge_model: ChatModel | None = None) -> EvalJudges:
+        """The shipped offline judges; with ``judge_model``, the LLM rubric (and LLM safety judge) on it."""
+        from lance.judges.refusal import default_detector
 
-        refusal, safety, quality = load_judges(settings)
-        return cls(refusal, safety, quality)
+        refusal = default_detector()
+        safety = _load_safety(settings, judge_model)
+        quality, qname = _load_offline_quality(refusal)
+        rubric = _load_rubric(judge_model) if judge_model is not None else None
+        return cls(refusal, safety, quality=quality, quality_name=qname, rubric=rubric)
 
     def describe(self) -> dict[str, Any]:
         return {
-            "refusal": _name(self.refusal),
-            "safety": _name(self.safety),
-            "quality": _name(self.quality) if self.quality is not None else None,
+            "refusal": judge_name(self.refusal),
+            "safety": judge_name(self.safety),
+            "quality": self.quality_name if self.quality is not None else None,
+            "rubric": judge_name(self.rubric) if self.rubric is not None else None,
         }
 
     def judge(self, prompt: str, response: str, label: str | None = None) -> dict[str, Any]:
+        """All verdicts on one answer. ``label`` (the prompt's safe/unsafe label) is recorded, not used."""
         names = self.describe()
         r = self.refusal.detect(prompt, response)
         s = self.safety.judge(prompt, response)
         out: dict[str, Any] = {
             "refusal": {
-                "label": str(_get(r, "label", "refusal")),
-                "rigidity": float(_get(r, "rigidity", default=0.0)),
+                "label": r.label,
+                "rigidity": round(float(r.rigidity), 4),
+                "probs": dict(getattr(r, "probs", {}) or {}),
                 "judge": names["refusal"],
             },
             "safety": {
-                "label": "unsafe" if _get(s, "unsafe", default=str(_get(s, "label")) == "unsafe") else "safe",
-                "categories": list(_get(s, "categories", default=()) or ()),
-                "score": _get(s, "score", "p_unsafe", default=None),
-                "judge": names["safety"],
+                "label": "safe" if s.safe else "unsafe",
+                "categories": list(s.categories),
+                "score": round(float(s.score), 4),
+                "fallback": bool(getattr(s, "fallback", False)),
+                "judge": getattr(s, "judge", "") or names["safety"],
             },
         }
+        q: dict[str, Any] = {}
         if self.quality is not None:
-            q = self.quality.measure(prompt, response)
-            qd = q if isinstance(q, dict) else q.model_dump() if hasattr(q, "model_dump") else dict(vars(q))
-            out["quality"] = {**qd, "judge": names["quality"]}
+            q.update({k: (None if v is None else round(float(v), 4)) for k, v in self.quality(prompt, response).items()})
+        if self.rubric is not None:
+            rs = self.rubric.rate(prompt, response)
+            q.update({"helpfulness": rs.helpfulness, "naturalness": rs.naturalness, "rubric_fallback": rs.fallback})
+            q["rubric_judge"] = getattr(rs, "judge", "") or names["rubric"]
+        if q:
+            q["judge"] = " + ".join(n for n in (names["quality"], names["rubric"]) if n)
+            out["quality"] = q
         return out
+
+
+def _load_safety(settings: LanceSettings, judge_model: ChatModel | None) -> Any:
+    """The LLM safety judge on ``judge_model`` when given, else the offline default."""
+    from lance import judges
+
+    if judge_model is not None and hasattr(judges, "LLMSafetyJudge"):
+        return judges.LLMSafetyJudge(judge_model)
+    for name in ("default_safety_judge", "load_safety_judge"):
+        fn = getattr(judges, name, None)
+        if fn is not None:
+            return fn()
+    from lance.judges.safety import default_safety_judge  # type: ignore[import-not-found]
+
+    return default_safety_judge()
+
+
+def _load_offline_quality(refusal: Any) -> tuple[OfflineQuality | None, str]:
+    """Intent preservation and template-ness from ``lance.judges.quality`` (when installed)."""
+    try:
+        from lance.judges import quality as qmod  # type: ignore[attr-defined]
+    except ImportError:
+        log.warning("lance.judges.quality is not available: offline quality measures are not recorded")
+        return None, ""
+    fn = getattr(qmod, "offline_quality", None) or getattr(qmod, "measure", None)
+    if fn is None:
+        return None, ""
+    return fn, getattr(qmod, "NAME", "offline-quality")
+
+
+def _load_rubric(judge_model: ChatModel) -> Any:
+    from lance import judges
+
+    cls = getattr(judges, "LLMQualityJudge", None) or getattr(judges, "RubricJudge", None)
+    if cls is None:
+        from lance.judges.quality import LLMQualityJudge  # type: ignore[import-not-found]
+
+        cls = LLMQualityJudge
+    return cls(judge_model)
