@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,6 @@ import yaml
 from lance.backends import ChatModel, Completion, GenerateParams, Message, to_messages
 from lance.backends.local_server import free_port
 from lance.config import LanceSettings, load_settings
-from lance.lance import Lance
-from lance.server.app import create_app
-from lance.server.config import ServerConfig
 from lance.server.upstream import ObservedChatModel
 
 KEY = "sk-lance-test"

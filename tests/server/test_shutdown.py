@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from server_helpers import LanceServeProcess
 
 
 @pytest.fixture()
-def lance_serve(tmp_path: Path) -> LanceServeProcess:
+def lance_serve(tmp_path: Path) -> Iterator[LanceServeProcess]:
     config = {"backend": {"n_threads": 2, "max_tokens": 48, "temperature": 0.0}, "server": {"graceful_timeout": 60}}
     proc = LanceServeProcess(tmp_path, config, "--log-level", "info")
     try:
