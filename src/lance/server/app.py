@@ -38,7 +38,6 @@ from lance.server.schemas import (
     AssessRequest,
     AssessResponse,
     ChatCompletion,
-    ChatCompletionChunk,
     ChatCompletionRequest,
     Health,
     ModelCard,
@@ -49,6 +48,11 @@ from lance.server.stream import chunk_events
 log = logging.getLogger("lance.server")
 
 _ERRORS = ERROR_RESPONSES
+_SSE_SCHEMA = {
+    "type": "string",
+    "description": "With stream=true: server-sent events, one `data: <chat.completion.chunk JSON>` per chunk "
+    "(the chunk with finish_reason carries `lance`), then `data: [DONE]`.",
+}
 
 
 def _distribution(d: RiskDistribution | None) -> dict[str, Any] | None:
@@ -148,7 +152,7 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     @app.post(
         "/v1/chat/completions",
         response_model=ChatCompletion,
-        responses={**_ERRORS, 200: {"content": {"text/event-stream": {"schema": ChatCompletionChunk.model_json_schema()}}}},
+        responses={**_ERRORS, 200: {"content": {"text/event-stream": {"schema": _SSE_SCHEMA}}}},
         summary="Create a chat completion (OpenAI-compatible; stream=true for server-sent events)",
     )
     async def chat_completions(req: ChatCompletionRequest) -> Any:
