@@ -1,0 +1,128 @@
+"""The label-enhancement assessor: texts -> risk distributions, batched.
+
+Loads the encoder and the checkpoint once. Any input yields a valid distribution: text is
+sanitised (bytes decoded, lone surrogates and control characters replaced), over-long text is
+truncated to what the encoder reads (and flagged ``truncated``), and NaN/inf are scrubbed and
+the masses renormalised before anything leaves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lance.assess.checkpoint import LECheckpoint, load_checkpoint
+from lance.assess.distribution import RiskDistribution
+from lance.assess.encoder import Encoder, get_encoder
+from lance.config import LanceSettings
+from lance.errors import InputError
+from lance.taxonomy import Taxonomy, load_taxonomy
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(item: Any) -> str:
+    """A printable ``str`` for any input: bytes decoded, surrogates and control chars replaced."""
+    if item is None:
+        return ""
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        item = bytes(item).decode("utf-8", errors="replace")
+    if not isinstance(item, str):
+        raise InputError(f"assess() takes texts, got {type(item).__name__}")
+    text = item.encode("utf-8", errors="replace").decode("utf-8")
+    return _CONTROL.sub(" ", text)
+
+
+def safe_probs(probs: np.ndarray) -> np.ndarray:
+    """Rows that are finite, non-negative and sum to 1 (uniform where nothing usable is left)."""
+    p = np.nan_to_num(np.asarray(probs, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    p = np.clip(p, 0.0, None)
+    total = p.sum(-1, keepdims=True)
+    uniform = np.full_like(p, 1.0 / p.shape[-1])
+    return np.where(total > 0, p / np.where(total > 0, total, 1.0), uniform)
+
+
+class LabelEnhancementAssessor:
+    """``Assessor`` backed by a sentence encoder and a trained LE checkpoint."""
+
+    def __init__(self, encoder: Encoder, checkpoint: LECheckpoint, *, batch_size: int = 256) -> None:
+        checkpoint.check(encoder_name=encoder.name)
+        self.encoder = encoder
+        self.checkpoint = checkpoint
+        self.ids = list(checkpoint.taxonomy_ids)
+        self.batch_size = batch_size
+        self._model = checkpoint.model.eval()
+        self._tokenizer = getattr(getattr(encoder, "_model", None), "tokenizer", None)
+        self._max_tokens = int(getattr(encoder, "max_seq_length", 0) or 0)
+        self._max_chars = int(getattr(encoder, "max_chars", 0) or 0)
+
+    def _prepare(self, text: str) -> tuple[str, bool]:
+        """Cut ``text`` to what the encoder reads; say whether anything was dropped."""
+        truncated = False
+        if self._max_chars and len(text) > self._max_chars:
+            text, truncated = text[: self._max_chars], True
+        # a wordpiece token covers >= 1 character, so short texts cannot overflow: skip tokenising them
+        if self._tokenizer is not None and self._max_tokens and len(text) > self._max_tokens - 2:
+            ids = self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"]
+            if len(ids) > self._max_tokens:
+                truncated = True
+        return text, truncated
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder.encode(list(texts))
+
+    @torch.no_grad()
+    def head(self, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The LE head alone: embeddings -> (probs, confidence), scrubbed."""
+        x = torch.from_numpy(np.nan_to_num(np.ascontiguousarray(emb, dtype=np.float32)))
+        probs, conf = self._model.predict(x)
+        conf_np = np.nan_to_num(conf.numpy().astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
+        return safe_probs(probs.numpy()), conf_np
+
+    def assess(self, texts: Sequence[str]) -> list[RiskDistribution]:
+        if isinstance(texts, (str, bytes)):
+            raise InputError("assess() takes a list of texts; wrap a single prompt in a list")
+        originals = [clean_text(t) for t in texts]
+        out: list[RiskDistribution] = []
+        for start in range(0, len(originals), self.batch_size):
+            chunk = originals[start : start + self.batch_size]
+            prepared = [self._prepare(t) for t in chunk]
+            probs, conf = self.head(self.embed([p for p, _ in prepared]))
+            for text, (_, cut), row, c in zip(chunk, prepared, probs, conf):
+                out.append(
+                    RiskDistribution(
+                        text=text,
+                        probs={cid: float(p) for cid, p in zip(self.ids, row)},
+                        confidence=float(c),
+                        truncated=cut,
+                    )
+                )
+        return out
+
+
+def load_assessor(settings: LanceSettings | None = None, *, taxonomy: Taxonomy | None = None) -> LabelEnhancementAssessor:
+    """Build the assessor from settings (``le_checkpoint``, ``taxonomy``, ``encoder``)."""
+    settings = settings or LanceSettings()
+    tax = taxonomy or load_taxonomy(settings.taxonomy)
+    encoder = get_encoder(settings.encoder.name, batch_size=settings.encoder.batch_size, max_chars=settings.encoder.max_chars)
+    ckpt = load_checkpoint(settings.le_checkpoint, taxonomy_fingerprint=tax.fingerprint(), encoder_name=encoder.name)
+    return LabelEnhancementAssessor(encoder, ckpt)
+
+
+@lru_cache(maxsize=1)
+def default_assessor() -> LabelEnhancementAssessor:
+    """The packaged checkpoint with the default encoder and taxonomy, loaded once."""
+    return load_assessor(LanceSettings())
+
+
+def assess(texts: Sequence[str] | str, *, checkpoint: Path | None = None) -> list[RiskDistribution]:
+    """Risk distributions for ``texts`` (a bare string is treated as one text)."""
+    batch = [texts] if isinstance(texts, str) else list(texts)
+    assessor = default_assessor() if checkpoint is None else load_assessor(LanceSettings(le_checkpoint=checkpoint))
+    return assessor.assess(batch)
