@@ -70,6 +70,7 @@ class Proxy:
         cmd = [sys.executable, "-m", "lance", "--config", str(path), "serve", "--port", str(self.port), "--log-level", "warning"]
         if passthrough:
             cmd.append("--passthrough")
+        # torch threads for the encoder; the upstream has its own
         env = os.environ | {"OMP_NUM_THREADS": str(threads), "LANCE_API_KEYS": ""}
         self.log = (workdir / f"proxy-{self.port}.log").open("wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
@@ -124,8 +125,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     upstream = LocalLlamaServer(n_threads=args.threads).start()
     proxies: dict[str, Proxy] = {}
     try:
-        proxies["passthrough"] = Proxy(upstream, work, passthrough=True, threads=args.threads)
-        proxies["lance"] = Proxy(upstream, work, passthrough=False, threads=args.threads)
+        proxies["passthrough"] = Proxy(upstream, work, passthrough=True, threads=args.proxy_threads)
+        proxies["lance"] = Proxy(upstream, work, passthrough=False, threads=args.proxy_threads)
         direct = OpenAICompatChatModel(upstream.base_url, upstream.model_alias, prompt_format="completion", max_retries=0)
         clients = {k: openai.AsyncOpenAI(base_url=p.base_url, api_key="none", max_retries=0, timeout=600) for k, p in proxies.items()}
         gen = {"temperature": 0.0, "max_tokens": args.max_tokens, "seed": 0}
@@ -183,6 +184,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "rounds": args.rounds,
             "max_tokens": args.max_tokens,
             "threads": args.threads,
+            "proxy_threads": args.proxy_threads,
             "cpu_count": os.cpu_count(),
             "results": results,
         }
@@ -211,7 +213,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per variant and concurrency")
     ap.add_argument("--max-tokens", type=int, default=24)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
-    ap.add_argument("--threads", type=int, default=2, help="CPU threads for the upstream and the proxies' torch")
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads for the upstream llama.cpp server")
+    ap.add_argument("--proxy-threads", type=int, default=1, help="torch threads in each proxy (the encoder)")
     ap.add_argument("--out", type=Path, help="also write the numbers as JSON here")
     args = ap.parse_args()
     out = asyncio.run(run(args))

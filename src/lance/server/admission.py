@@ -23,9 +23,8 @@ class Admission:
         self.running = 0
         self.waiting = 0
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one slot for the block, or raise a 429 ``APIError`` when all are taken."""
+    async def acquire(self) -> None:
+        """Take a slot, waiting in the queue if needed; 429 ``APIError`` when the queue is full too."""
         if self.running + self.waiting >= self.max_concurrency + self.max_queue:
             raise APIError(
                 429,
@@ -40,8 +39,16 @@ class Admission:
         finally:
             self.waiting -= 1
         self.running += 1
+
+    def release(self) -> None:
+        self.running -= 1
+        self._sem.release()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one slot for the block (see ``acquire``)."""
+        await self.acquire()
         try:
             yield
         finally:
-            self.running -= 1
-            self._sem.release()
+            self.release()

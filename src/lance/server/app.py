@@ -10,7 +10,8 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -46,6 +47,7 @@ from lance.server.schemas import (
 from lance.server.stream import chunk_events
 
 log = logging.getLogger("lance.server")
+T = TypeVar("T")
 
 _ERRORS = ERROR_RESPONSES
 _SSE_SCHEMA = {
@@ -134,16 +136,36 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     _install_error_handlers(app, config)
     _openapi_without_422(app)
 
-    async def run(coro_factory: Any) -> Any:
+    async def run(work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` in an admission slot within ``request_timeout``; map failures to API errors.
+
+        The work runs as its own task and keeps its slot until it really ends: a timed-out or
+        abandoned pipeline still occupies a worker thread, so it must still count against
+        ``max_concurrency``.
+        """
         admission: Admission = app.state.admission
+        deadline = asyncio.get_running_loop().time() + config.request_timeout
+        timeout = APIError(
+            504, f"the request took longer than {config.request_timeout:g}s", "upstream_error", code="timeout"
+        )
         try:
-            async with asyncio.timeout(config.request_timeout):
-                async with admission.slot():
-                    return await coro_factory()
+            async with asyncio.timeout_at(deadline):
+                await admission.acquire()
         except TimeoutError:
-            raise APIError(
-                504, f"the request took longer than {config.request_timeout:g}s", "upstream_error", code="timeout"
-            ) from None
+            raise timeout from None
+        task = asyncio.ensure_future(work())
+
+        def done(t: asyncio.Future[T]) -> None:
+            admission.release()
+            if not t.cancelled():
+                t.exception()  # retrieved here so an abandoned task's error is not reported twice
+
+        task.add_done_callback(done)
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await asyncio.shield(task)
+        except TimeoutError:
+            raise timeout from None
         except LanceError as exc:
             err = from_lance_error(exc, debug=config.debug)
             log.warning("request failed (%s): %s", err.status, exc)
