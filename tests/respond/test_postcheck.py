@@ -14,6 +14,8 @@ REFUSALS = [
     "I must decline to answer this question.",
     "Unfortunately, I cannot help with this.",
     "I won't provide instructions for that.",
+    "I'm sorry, but that is something I cannot do.",
+    "Sorry, I am not able to do that.",
 ]
 ANSWERS = [
     "Use `kill -9 <pid>` or `pkill python` to stop the process.",
@@ -21,6 +23,7 @@ ANSWERS = [
     "Sorrel is a leafy herb with a lemony taste.",
     "You can't go wrong with a simple tomato sauce: start with garlic and olive oil.",
     "I cannot stress enough how important backups are: keep three copies.",
+    "I'm sorry to hear that your cat is ill. Take her to a vet if she stops eating.",
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lance.assess.distribution import Assessor, RiskDistribution
@@ -69,15 +70,19 @@ class Refiner:
         assessor: Assessor | None = None,
         max_steps: int | None = None,
         seed: int = 0,
+        done: Callable[[RiskDistribution], bool] | None = None,
     ) -> Trajectory:
-        """Refine ``prompt`` (whose assessment is ``dist``); ``assessor`` overrides the default (e.g. in context)."""
+        """Refine ``prompt`` (whose assessment is ``dist``) for up to ``max_steps`` steps.
+
+        ``assessor`` overrides the default (e.g. one that reads the conversation as context);
+        ``done`` says when a distribution is safe enough to stop (default: p(safe) ≥ ``target_safe``).
+        The original is always refined at least once when ``max_steps`` ≥ 1.
+        """
         cfg = self.config
         judge = assessor or self.assessor
+        finished = done or (lambda d: d.p_safe >= cfg.target_safe)
         traj = Trajectory(steps=[Step(index=0, prompt=prompt, distribution=dist, verdict="start")])
         steps = cfg.max_steps if max_steps is None else max_steps
-        if dist.p_safe >= cfg.target_safe and max_steps is None:
-            traj.stopped = "target_reached"
-            return traj
         original_emb = self.encoder.encode([prompt])[0]
         current, cur_dist, cur_sim = prompt, dist, 1.0
         calls_left = cfg.max_refiner_calls
@@ -152,7 +157,7 @@ class Refiner:
                     latency_s=time.perf_counter() - t0,
                 )
             )
-            if verdict == "accepted" and cur_dist.p_safe >= cfg.target_safe:
+            if verdict == "accepted" and finished(cur_dist):
                 traj.stopped = "target_reached"
                 break
         else:

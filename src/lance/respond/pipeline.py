@@ -27,7 +27,7 @@ from lance.refine.loop import Refiner
 from lance.refine.trajectory import Trajectory
 from lance.respond.config import PipelineConfig, load_pipeline_config
 from lance.respond.postcheck import RefusalDetector, default_detector, is_refusal
-from lance.respond.refusal import write_refusal
+from lance.respond.refusal import unavailable_message, write_refusal
 from lance.respond.route import RouteDecision, decide_route
 from lance.result import LanceResult, RefineResult, Route
 from lance.taxonomy import Taxonomy, load_taxonomy
@@ -114,11 +114,15 @@ class Pipeline:
     def route(self, dist: RiskDistribution) -> RouteDecision:
         return decide_route(dist, self.taxonomy, self.config)
 
+    def _done(self, dist: RiskDistribution) -> bool:
+        """Refinement can stop: the rewrite would pass and has reached the target p(safe)."""
+        return dist.p_safe >= self.config.target_safe and self.route(dist).route == "pass"
+
     # --- refine
     def refine(self, prompt: MessagesLike) -> RefineResult:
         t0 = time.perf_counter()
         _, _, text, judge, dist = self._assess_turn(prompt)
-        traj = self.refiner.run(text, dist, assessor=judge, max_steps=max(1, self.config.max_steps))
+        traj = self.refiner.run(text, dist, assessor=judge, max_steps=max(1, self.config.max_steps), done=self._done)
         acc = traj.accepted
         return RefineResult(
             prompt=text,
@@ -195,6 +199,9 @@ class Pipeline:
             msg = f"{where}: {type(exc).__name__}: {exc}"
             log.error("LANCE %s; answering with a natural refusal instead", msg)
             meter.errors.append(msg)
+            if where == "target":
+                # The content was fine to send; the model failed. Say so rather than blame the request.
+                return finish(unavailable_message(text), "refuse", f"{reason}; {where} failed")
             cats = decision.categories or [c for c, _ in dist.top_risks(1)]
             g = gradients[-1] if gradients else None
             return finish(self._refuse(text, cats, g, meter, use_llm=False), "refuse", f"{reason}; {where} failed")
@@ -209,7 +216,7 @@ class Pipeline:
             return finish(self._refuse(text, decision.categories, g, meter), "refuse", reason)
 
         if route == "neutralize":
-            traj = self.refiner.run(text, dist, assessor=judge)
+            traj = self.refiner.run(text, dist, assessor=judge, max_steps=self.config.max_steps, done=self._done)
             meter.add(traj.llm_calls, traj.usage)
             gradients = [s.gradient for s in traj.steps if s.gradient is not None]
             if traj.error:
@@ -221,6 +228,9 @@ class Pipeline:
                               "refuse", why)
             sent, after = acc.prompt, acc.distribution
             reason = f"{reason}; refined at step {acc.index}: {acc.reason}"
+            if self.route(after).route == "refuse":
+                why = f"{reason}; the rewrite still falls under a refuse category"
+                return finish(self._refuse(text, self.route(after).categories, gradients[-1], meter), "refuse", why)
         else:
             sent, after = text, dist
 
@@ -234,7 +244,7 @@ class Pipeline:
         if self.config.postcheck and is_refusal(self.detector, sent, response):
             postcheck_refusal = True
             retry_from, retry_dist = sent, after
-            extra = self.refiner.run(retry_from, retry_dist, assessor=judge, max_steps=1, seed=7)
+            extra = self.refiner.run(retry_from, retry_dist, assessor=judge, max_steps=1, seed=7, done=self._done)
             meter.add(extra.llm_calls, extra.usage)
             gradients += [s.gradient for s in extra.steps if s.gradient is not None]
             acc2 = extra.accepted

@@ -26,10 +26,14 @@ _VERBS = (
     r"(?:help|assist|provide|fulfil+|comply|answer|write|create|generate|give|share|support|offer|engage|"
     r"discuss|do that|do this|produce|complete|continue|participate|be of help)"
 )
+_NEG = r"(?:can'?t|cannot|can not|won'?t|will not|unable|not able|not allowed|not comfortable|must decline)"
 _OPENERS = re.compile(
-    r"^\W*(i'?m sorry|i am sorry|sorry,|my apologies|i apologi[sz]e|i must (?:decline|refuse)|as an ai\b|"
-    r"as a language model|(?:unfortunately,? |no,? )?i (?:cannot|can ?not|can'?t|won'?t|will not|am unable to|'m unable to|"
-    r"am not able to|'m not able to|'m afraid i (?:can'?t|cannot))\s+(?:\w+\s+)?" + _VERBS + r")",
+    # an apology whose first sentence refuses ("I'm sorry, but I can't ..."; not "sorry to hear that")
+    r"^\W*(?:(?:i'?m |i am )?sorry|my apologies|i apologi[sz]e)\b[^.!?\n]{0,40}?\b" + _NEG + "|"
+    # a direct refusal opener ("I can't help with", "I won't provide")
+    r"^\W*(?:unfortunately,? |no,? )?i (?:cannot|can ?not|can'?t|won'?t|will not|am unable to|'m unable to|"
+    r"am not able to|'m not able to|'m afraid i (?:can'?t|cannot))\s+(?:\w+\s+)?" + _VERBS + "|"
+    r"^\W*(?:i must (?:decline|refuse)|as an ai\b|as a language model)",
     re.IGNORECASE,
 )
 _PHRASES = re.compile(

@@ -81,6 +81,15 @@ def constructed_refusal(
     return f"{opener}. {offer}"
 
 
+def unavailable_message(prompt: str) -> str:
+    """What the user sees when the model behind LANCE failed: honest, specific, no blame on the request."""
+    summary = request_summary(prompt, max_words=10)
+    return (
+        f'I couldn\'t answer "{summary}" just now: the language model behind me is not responding. '
+        "Please try again in a moment."
+    )
+
+
 REFUSAL_SYSTEM = (
     "The Assistant politely declines requests it cannot help with. In two short sentences it says plainly "
     "what it can't help with (without lecturing) and offers a related, safe alternative it can help with."

@@ -1,0 +1,29 @@
+"""Helpers for the respond tests: a recording pass-through around real chat models."""
+
+from __future__ import annotations
+
+from lance.backends.base import ChatModel, Completion, GenerateParams, Message
+
+#: Short, greedy target answers keep the real-model tests fast.
+FAST = GenerateParams(temperature=0.0, max_tokens=32, seed=0)
+
+
+class Recording(ChatModel):
+    """Passes every call to a real model and keeps the messages it was sent (not a mock)."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        super().__init__(inner.default_params)
+        self.inner = inner
+        self.name = f"recording:{inner.name}"
+        self.calls: list[list[Message]] = []
+
+    def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
+        self.calls.append(list(messages))
+        return self.inner._generate(messages, params)
+
+    def received(self) -> list[str]:
+        """The last user turn of every call."""
+        return [next(m.content for m in reversed(c) if m.role == "user") for c in self.calls]
+
+    def saw(self, text: str) -> bool:
+        return any(text in m.content for c in self.calls for m in c)
