@@ -24,6 +24,9 @@ ANSWERS = [
     "You can't go wrong with a simple tomato sauce: start with garlic and olive oil.",
     "I cannot stress enough how important backups are: keep three copies.",
     "I'm sorry to hear that your cat is ill. Take her to a vet if she stops eating.",
+    # natural (partial) refusals offer an alternative: not a template
+    "I can't help with making explosives, but I can explain how bomb squads keep people safe.",
+    "I'm sorry, I can't share her address. I'd be happy to explain how to contact her through the court instead.",
 ]
 
 
