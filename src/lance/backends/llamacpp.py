@@ -97,6 +97,10 @@ class LlamaCppChatModel(ChatModel):
             "stopping_criteria": criteria,
         }
         with self._lock:
+            if params.seed is not None:
+                # Reusing the KV cache of a shared prefix evaluates the prompt in different
+                # batches, which shifts logits slightly; a seeded call must be reproducible.
+                self._llm.reset()
             if self.prompt_format == "completion":
                 prompt = render_completion_prompt(messages)
                 max_tokens = self._fit_prompt(prompt, params.max_tokens)
