@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import KEY, ThreadServer, make_settings
+from server_helpers import KEY, LlamaUpstream, ThreadServer, make_settings
 
-from lance.backends.local_server import LocalLlamaServer, free_port
+from lance.backends.local_server import free_port
 from lance.backends.openai_compat import OpenAICompatChatModel
 from lance.lance import Lance
 from lance.server.app import create_app
@@ -37,7 +37,9 @@ def proxy_for(base_url: str, lance_pipeline: Lance, **http: Any) -> tuple[Thread
     """A proxy whose target is the OpenAI-compatible server at ``base_url``; assessor shared with the session."""
     opts: dict[str, Any] = {"prompt_format": "completion", "max_retries": 0, "timeout": 60.0} | http
     target = ObservedChatModel(OpenAICompatChatModel(base_url, "gemma-3-270m", **opts))
-    lance = Lance(make_settings(), target=target, refiner=target, assessor=lance_pipeline.pipeline.assessor)
+    # the per-request parameters carry backend.timeout, so it must match the client's
+    settings = make_settings(timeout=opts["timeout"])
+    lance = Lance(settings, target=target, refiner=target, assessor=lance_pipeline.pipeline.assessor)
     return ThreadServer(create_app(lance, ServerConfig(api_keys=(KEY,)))), lance
 
 
@@ -49,7 +51,7 @@ def assert_upstream_error(resp: httpx.Response, status: int, code: str) -> None:
 
 
 def test_killed_upstream_gives_502_and_the_server_keeps_serving(lance_pipeline: Lance) -> None:
-    upstream = LocalLlamaServer(n_threads=1).start()
+    upstream = LlamaUpstream(n_threads=1).start()
     server, _ = proxy_for(upstream.base_url, lance_pipeline)
     try:
         with server:
@@ -73,9 +75,8 @@ def test_killed_upstream_gives_502_and_the_server_keeps_serving(lance_pipeline: 
         upstream.stop()
 
 
-def test_slow_upstream_gives_504(lance_pipeline: Lance, llama_server: LocalLlamaServer) -> None:
-    server, _ = proxy_for(llama_server.base_url, lance_pipeline, timeout=0.05)
-    with server:
+def test_slow_upstream_gives_504(lance_pipeline: Lance) -> None:
+    with LlamaUpstream(n_threads=1) as upstream, proxy_for(upstream.base_url, lance_pipeline, timeout=0.05)[0] as server:
         resp = httpx.post(
             f"{server.url}/v1/chat/completions", json=ASK | {"max_tokens": 200}, headers=AUTH, timeout=120
         )
