@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-LIMIT = 6
+LIMIT = 4
 METHODS = ("vanilla", "safety_prompt")
 
 

@@ -52,7 +52,7 @@ class EvalJudges:
         from lance.judges.refusal import default_detector
 
         refusal = default_detector()
-        safety = _load_safety(settings, judge_model)
+        safety = _load_safety(refusal, judge_model)
         quality, qname = _load_offline_quality(refusal)
         rubric = _load_rubric(judge_model) if judge_model is not None else None
         return cls(refusal, safety, quality=quality, quality_name=qname, rubric=rubric)
@@ -98,19 +98,14 @@ class EvalJudges:
         return out
 
 
-def _load_safety(settings: LanceSettings, judge_model: ChatModel | None) -> Any:
-    """The LLM safety judge on ``judge_model`` when given, else the offline default."""
-    from lance import judges
+def _load_safety(refusal: Any, judge_model: ChatModel | None) -> Any:
+    """The offline safety judge; with ``judge_model``, the Llama-Guard-style LLM judge falling back to it."""
+    from lance.judges.safety import LLMSafetyJudge, OfflineSafetyJudge
 
-    if judge_model is not None and hasattr(judges, "LLMSafetyJudge"):
-        return judges.LLMSafetyJudge(judge_model)
-    for name in ("default_safety_judge", "load_safety_judge"):
-        fn = getattr(judges, name, None)
-        if fn is not None:
-            return fn()
-    from lance.judges.safety import default_safety_judge  # type: ignore[import-not-found]
-
-    return default_safety_judge()
+    offline = OfflineSafetyJudge(encoder=getattr(refusal, "encoder", None), refusal=refusal)
+    if judge_model is not None:
+        return LLMSafetyJudge(judge_model, fallback=offline)
+    return offline
 
 
 def _load_offline_quality(refusal: Any) -> tuple[OfflineQuality | None, str]:
