@@ -13,7 +13,9 @@ from lance.errors import BackendTimeout, BackendUnavailable
 
 @pytest.fixture(scope="module")
 def http_model(llama_server: LocalLlamaServer) -> OpenAICompatChatModel:
-    return OpenAICompatChatModel(llama_server.base_url, "gemma-3-270m", prompt_format="completion", max_retries=0)
+    return OpenAICompatChatModel(
+        llama_server.base_url, "gemma-3-270m", prompt_format="completion", max_retries=0, timeout=600
+    )
 
 
 def test_completion_mode_answers(http_model: OpenAICompatChatModel) -> None:
@@ -46,6 +48,8 @@ def test_async(http_model: OpenAICompatChatModel) -> None:
 
     a, b = asyncio.run(both())
     assert "paris" in a and "rome" in b
+    a, b = asyncio.run(both())  # a second event loop gets its own connection pool
+    assert "paris" in a
 
 
 def test_unreachable_server_is_backend_unavailable() -> None:

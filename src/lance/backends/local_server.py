@@ -10,8 +10,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -47,6 +49,7 @@ class LocalLlamaServer:
         self.model_alias = model_alias
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def base_url(self) -> str:
@@ -62,11 +65,14 @@ class LocalLlamaServer:
             "--n_ctx", str(self.n_ctx),
             "--n_threads", str(self.n_threads),
         ]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # The server logs a lot; an unread pipe would fill up and stall it, so log to a file.
+        self._log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self._log)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = (self.proc.stderr.read() if self.proc.stderr else b"").decode(errors="replace")[-500:]
+                self._log.seek(0)
+                err = self._log.read().decode(errors="replace")[-500:]
                 raise BackendUnavailable(f"llama.cpp server exited with {self.proc.returncode}: {err}")
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
@@ -86,6 +92,9 @@ class LocalLlamaServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> LocalLlamaServer:
         return self.start()

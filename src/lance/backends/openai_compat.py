@@ -9,6 +9,7 @@ its exceptions onto LANCE's error tree.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
 from lance.backends.base import ChatModel, Completion, GenerateParams, Message, Usage
@@ -50,8 +51,18 @@ class OpenAICompatChatModel(ChatModel):
             "timeout": timeout,
             "max_retries": max_retries,
         }
+        self._kwargs = kwargs
         self._client = openai.OpenAI(**kwargs)
-        self._aclient = openai.AsyncOpenAI(**kwargs)
+        self._aclient: Any = None
+        self._aclient_loop: asyncio.AbstractEventLoop | None = None
+
+    def _async_client(self) -> Any:
+        """An async client bound to the running loop (its connection pool cannot cross loops)."""
+        loop = asyncio.get_running_loop()
+        if self._aclient is None or self._aclient_loop is not loop:
+            self._aclient = self._openai.AsyncOpenAI(**self._kwargs)
+            self._aclient_loop = loop
+        return self._aclient
 
     def _request(self, messages: list[Message], params: GenerateParams) -> dict[str, Any]:
         req: dict[str, Any] = {
@@ -118,7 +129,8 @@ class OpenAICompatChatModel(ChatModel):
 
     async def _agenerate(self, messages: list[Message], params: GenerateParams) -> Completion:
         try:
-            api = self._aclient.completions if self.prompt_format == "completion" else self._aclient.chat.completions
+            client = self._async_client()
+            api = client.completions if self.prompt_format == "completion" else client.chat.completions
             resp = await api.create(**self._request(messages, params))
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
