@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator
 import time
@@ -41,7 +42,8 @@ def test_sigterm_finishes_the_in_flight_request(lance_serve: LanceServeProcess) 
     resp = result["r"]
     assert resp.status_code == 200, resp.text
     assert resp.json()["choices"][0]["message"]["content"].strip()
-    assert code == 0, lance_serve.log()
+    # uvicorn re-raises the signal it handled once shutdown is complete, so supervisors see SIGTERM
+    assert code in (0, -signal.SIGTERM), lance_serve.log()
     log = lance_serve.log()
     assert "Shutting down" in log and "Finished server process" in log
     assert "Waiting for connections to close" in log  # the request really was in flight at SIGTERM
