@@ -9,6 +9,7 @@ serialised with a lock; async calls run in a worker thread.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +21,27 @@ from lance.backends.prompting import STOP_SEQUENCES, clean_completion, render_co
 from lance.errors import BackendResponseError, BackendTimeout, ModelFileError
 
 PromptFormat = Literal["auto", "chat", "completion"]
+
+_GGML_LOG_LEVEL_ERROR = 4
+_quiet_callback: Any = None
+
+
+def _quiet_llama_logs() -> None:
+    """Let only llama.cpp's errors through to stderr (its info lines clutter CLI output)."""
+    global _quiet_callback
+    if _quiet_callback is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    def _cb(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+        if level == _GGML_LOG_LEVEL_ERROR:
+            sys.stderr.write(text.decode("utf-8", errors="replace"))
+
+    _quiet_callback = _cb  # keep a reference: ctypes callbacks must outlive their use
+    llama_cpp.llama_log_set(_cb, ctypes.c_void_p(0))
 
 
 class LlamaCppChatModel(ChatModel):
@@ -42,6 +64,7 @@ class LlamaCppChatModel(ChatModel):
             raise ModelFileError(
                 "llama-cpp-python is not installed: run the README's setup command or `pip install llama-cpp-python`"
             ) from None
+        _quiet_llama_logs()
         embedded = model_path is None
         path = default_gguf_path() if embedded else check_gguf(Path(model_path))
         self.model_path = path
