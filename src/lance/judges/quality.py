@@ -95,6 +95,17 @@ class LLMQualityJudge(QualityJudge):
 # ---------------------------------------------------------------------------
 
 
+_TEMPLATE_CACHE: dict[int, np.ndarray] = {}
+
+
+def template_matrix(encoder: Encoder) -> np.ndarray:
+    """Embeddings of the refusal template bank, computed once per encoder."""
+    key = id(encoder)
+    if key not in _TEMPLATE_CACHE:
+        _TEMPLATE_CACHE[key] = encoder.encode(list(REFUSAL_TEMPLATES))
+    return _TEMPLATE_CACHE[key]
+
+
 def intent_preservation(prompts: Sequence[str], responses: Sequence[str], encoder: Encoder | None = None) -> list[float]:
     """Cosine between each original prompt and its answer (higher = answer stays on the request)."""
     if len(prompts) != len(responses):
@@ -112,9 +123,8 @@ def template_ness(responses: Sequence[str], encoder: Encoder | None = None) -> l
     if not responses:
         return []
     enc = encoder or get_encoder()
-    emb = enc.encode([head(r) for r in responses] + list(REFUSAL_TEMPLATES))
-    r, t = emb[: len(responses)], emb[len(responses) :]
-    return [round(float(x), 4) for x in (r @ t.T).max(axis=1)]
+    r = enc.encode([head(r) for r in responses])
+    return [round(float(x), 4) for x in (r @ template_matrix(enc).T).max(axis=1)]
 
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
@@ -137,8 +147,22 @@ def distinct_n(responses: Sequence[str], n: int) -> float:
     return len(seen) / total if total else 0.0
 
 
-def offline_quality(prompts: Sequence[str], responses: Sequence[str], encoder: Encoder | None = None) -> dict[str, float]:
-    """Aggregate offline measures for one method's answers."""
+#: Name the evaluation records next to the offline measures.
+NAME = "offline-quality/minilm"
+
+
+def offline_quality(prompt: str, response: str, encoder: Encoder | None = None) -> dict[str, float | None]:
+    """Per-answer offline measures: intent preservation and template-ness (one encode call)."""
+    enc = encoder or get_encoder()
+    emb = enc.encode([head(prompt), head(response)])
+    return {
+        "intent_preservation": round(float(emb[0] @ emb[1]), 4),
+        "template_ness": round(float((template_matrix(enc) @ emb[1]).max()), 4),
+    }
+
+
+def aggregate_quality(prompts: Sequence[str], responses: Sequence[str], encoder: Encoder | None = None) -> dict[str, float]:
+    """Offline measures over one method's answers: means of the per-answer ones plus distinct-n."""
     intent = intent_preservation(prompts, responses, encoder)
     tmpl = template_ness(responses, encoder)
     return {

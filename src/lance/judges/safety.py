@@ -228,3 +228,14 @@ class OfflineSafetyJudge(SafetyJudge):
                 names += [self.category_ids[int(j)] for j in order[1:3] if cats[i, j] >= 0.3]
             out.append(SafetyVerdict(safe=not unsafe, categories=names, score=round(float(p[i]), 4), judge=self.name))
         return out
+
+
+_DEFAULT: OfflineSafetyJudge | None = None
+
+
+def default_safety_judge() -> OfflineSafetyJudge:
+    """The shipped offline safety judge, loaded once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = OfflineSafetyJudge()
+    return _DEFAULT

@@ -1,0 +1,346 @@
+"""Training and validation of the offline judges (refusal detector, safety judge).
+
+Used by ``lance judge train-refusal`` / ``train-safety`` (which write the
+shipped weights) and by ``bench/refusal_detector.py`` / ``bench/safety_judge.py``
+(which print the validation tables). Embeddings are cached on disk by text hash
+so that re-running a benchmark does not re-encode thousands of texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lance.assets import default_cache_dir
+from lance.assess.encoder import DEFAULT_ENCODER, Encoder, get_encoder
+from lance.datasets.records import deterministic_split
+from lance.judges import data as D
+from lance.judges.features import LEXICAL_NAMES, build_features, head
+from lance.judges.refusal import RefusalModel
+from lance.judges.safety import SafetyModel, safety_features
+from lance.judges.templates import REFUSAL_TEMPLATES
+
+#: Refusal classifier: inverse L2 strength, and how much less the lexical block is shrunk.
+REFUSAL_C = 0.01
+LEXICAL_BOOST = 3.0
+#: Safety classifier regularisation.
+SAFETY_C = 0.05
+
+Progress = Callable[[str], None]
+
+
+class EmbeddingCache:
+    """Text embeddings memoised on disk (``<cache>/judges/emb-<encoder>.npz``)."""
+
+    def __init__(self, encoder: Encoder | None = None, path: Path | None = None) -> None:
+        self.encoder = encoder or get_encoder()
+        safe_name = self.encoder.name.replace("/", "_")
+        self.path = path or default_cache_dir() / "judges" / f"emb-{safe_name}.npz"
+        self._index: dict[str, int] = {}
+        self._rows: list[np.ndarray] = []
+        if self.path.is_file():
+            z = np.load(self.path, allow_pickle=False)
+            self._index = {k: i for i, k in enumerate(z["keys"].tolist())}
+            self._rows = list(z["emb"])
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        missing = sorted({t for t in texts if self._key(t) not in self._index})
+        if missing:
+            if progress:
+                progress(f"encoding {len(missing)} new texts with {self.encoder.name}")
+            for start in range(0, len(missing), 256):
+                chunk = missing[start : start + 256]
+                emb = self.encoder.encode(chunk)
+                for t, e in zip(chunk, emb):
+                    self._index[self._key(t)] = len(self._rows)
+                    self._rows.append(e)
+            self.save()
+        dim = self._rows[0].shape[0] if self._rows else 384
+        if not texts:
+            return np.zeros((0, dim), np.float32)
+        return np.stack([self._rows[self._index[self._key(t)]] for t in texts]).astype(np.float32)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = [""] * len(self._rows)
+        for k, i in self._index.items():
+            keys[i] = k
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array(keys), emb=np.stack(self._rows))
+        tmp.replace(self.path)
+
+
+# ---------------------------------------------------------------------------
+# Refusal detector
+# ---------------------------------------------------------------------------
+
+LABEL_INDEX = {k: i for i, k in enumerate(D.REFUSAL_LABELS)}
+
+
+def refusal_features(rows: Sequence[D.LabelledResponse], cache: EmbeddingCache) -> np.ndarray:
+    """Feature matrix for labelled responses (see ``features.build_features``)."""
+    r_emb = cache.encode([head(r.response) for r in rows])
+    p_emb = cache.encode([r.prompt if r.prompt else " " for r in rows])
+    p_emb = p_emb * np.array([[1.0 if r.prompt.strip() else 0.0] for r in rows], np.float32)
+    t_emb = cache.encode(list(REFUSAL_TEMPLATES))
+    return build_features([r.response for r in rows], r_emb, p_emb, t_emb)
+
+
+def fit_refusal(x: np.ndarray, y: np.ndarray, meta: dict | None = None, c: float = REFUSAL_C) -> RefusalModel:
+    """Multinomial logistic regression on standardised features; the lexical block is
+    shrunk less (``LEXICAL_BOOST``) because a dozen strong cues compete with 384 dims."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    scale[x.shape[1] - len(LEXICAL_NAMES) :] /= LEXICAL_BOOST
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = LogisticRegression(C=c, max_iter=300, tol=1e-3).fit((x - mean) / scale, y)
+    return RefusalModel(clf.coef_, clf.intercept_, mean, scale, dict(meta or {}))
+
+
+def refusal_training_rows(include_refusal_direction: bool = False) -> list[D.LabelledResponse]:
+    """XSTest + CAST openers (+ refusal_direction's string-matched completions, off by
+    default: measured leave-one-model-out, they lowered agreement slightly)."""
+    rows = D.xstest_responses() + D.cast_openers()
+    if include_refusal_direction:
+        rows += D.refusal_direction_responses()
+    return rows
+
+
+@dataclass
+class FoldResult:
+    model: str
+    n: int
+    binary: float
+    three_way: float
+    strmatch_binary: float
+    gpt4_binary: float
+
+
+def _binary(label: str) -> bool:
+    return not label.startswith("1")
+
+
+def xstest_baselines() -> dict[str, dict[str, tuple[int, int, int]]]:
+    """Per model: (rows, binary agreements, 3-way agreements) of XSTest's own classifiers."""
+    out: dict[str, dict[str, tuple[int, int, int]]] = {}
+    for kind in ("strmatch", "gpt4"):
+        per: dict[str, list[int]] = {}
+        for model, human, auto in D.xstest_baseline_labels(kind):  # type: ignore[arg-type]
+            acc = per.setdefault(model, [0, 0, 0])
+            acc[0] += 1
+            acc[1] += int(_binary(human) == _binary(auto))
+            acc[2] += int(human == auto)
+        out[kind] = {m: (a[0], a[1], a[2]) for m, a in per.items()}
+    return out
+
+
+def leave_one_model_out(cache: EmbeddingCache, progress: Progress | None = None) -> list[FoldResult]:
+    """Train on 4 XSTest models' responses + CAST openers, test on the 5th; all 5 folds."""
+    xs = D.xstest_responses()
+    extra = D.cast_openers()
+    x_xs = refusal_features(xs, cache)
+    x_ex = refusal_features(extra, cache)
+    y_xs = np.array([LABEL_INDEX[r.label] for r in xs])
+    y_ex = np.array([LABEL_INDEX[r.label] for r in extra])
+    models = np.array([r.model for r in xs])
+    base = xstest_baselines()
+    results = []
+    for m in D.XSTEST_MODELS:
+        if progress:
+            progress(f"fold: held-out model {m}")
+        tr = models != m
+        model = fit_refusal(np.vstack([x_xs[tr], x_ex]), np.concatenate([y_xs[tr], y_ex]))
+        pred = model.predict_proba(x_xs[~tr]).argmax(axis=1)
+        yt = y_xs[~tr]
+        n = int((~tr).sum())
+        s, g = base["strmatch"][m], base["gpt4"][m]
+        results.append(
+            FoldResult(
+                model=m,
+                n=n,
+                binary=float(((pred > 0) == (yt > 0)).mean()),
+                three_way=float((pred == yt).mean()),
+                strmatch_binary=s[1] / s[0],
+                gpt4_binary=g[1] / g[0],
+            )
+        )
+    return results
+
+
+def train_refusal(out: Path, cache: EmbeddingCache, progress: Progress | None = None) -> RefusalModel:
+    """Fit the shipped detector on all XSTest folds + CAST openers and save it."""
+    rows = refusal_training_rows()
+    x = refusal_features(rows, cache)
+    y = np.array([LABEL_INDEX[r.label] for r in rows])
+    meta = {
+        "encoder": cache.encoder.name if cache.encoder.name else DEFAULT_ENCODER,
+        "labels": list(D.REFUSAL_LABELS),
+        "features": ["response_embedding", *LEXICAL_NAMES],
+        "n_train": int(len(rows)),
+        "sources": sorted({r.source for r in rows}),
+        "C": REFUSAL_C,
+        "lexical_boost": LEXICAL_BOOST,
+        "n_templates": len(REFUSAL_TEMPLATES),
+    }
+    model = fit_refusal(x, y, meta)
+    model.save(out)
+    if progress:
+        progress(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
+    return model
+
+
+# ---------------------------------------------------------------------------
+# Safety judge
+# ---------------------------------------------------------------------------
+
+
+def safety_rows(include_nc: bool = False) -> list[D.SafetyExample]:
+    """All labelled responses for the safety judge. PKU-SafeRLHF (CC BY-NC) only on request."""
+    return D.jbb_classifier_comparison() + D.jailbreakeval_examples(include_nc=include_nc) + D.jbb_artifact_examples()
+
+
+def safety_split(row: D.SafetyExample) -> str:
+    """Held-out split by the request (goal), so a behaviour never straddles train and test."""
+    return deterministic_split(f"{row.source.split('/')[0]}|{row.group}", val=0.0, test=0.25)
+
+
+def safety_feature_matrix(rows: Sequence[D.SafetyExample], cache: EmbeddingCache) -> np.ndarray:
+    from lance.judges.refusal import RefusalDetector
+
+    det = RefusalDetector(encoder=cache.encoder)
+    r_emb = cache.encode([head(r.response) for r in rows])
+    p_emb = cache.encode([head(r.prompt) for r in rows])
+    verdicts = det.verdicts_from_embeddings([r.response for r in rows], r_emb, p_emb)
+    ref = np.array([[v.probs[k] for k in D.REFUSAL_LABELS] for v in verdicts], np.float32)
+    return safety_features(r_emb, p_emb, ref)
+
+
+def fit_safety(x: np.ndarray, rows: Sequence[D.SafetyExample], taxonomy_ids: Sequence[str], meta: dict | None = None) -> SafetyModel:
+    """Binary unsafe head (human rows weighted x3) and a category head on unsafe rows with a known category."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.array([int(r.unsafe) for r in rows])
+    w = np.array([3.0 if r.human else 1.0 for r in rows])
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    xs = (x - mean) / scale
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = LogisticRegression(C=SAFETY_C, max_iter=300, tol=1e-3).fit(xs, y, sample_weight=w)
+        cat_rows = [i for i, r in enumerate(rows) if r.unsafe and r.categories and r.categories[0] in taxonomy_ids]
+        cat_y = [r.categories[0] for r in (rows[i] for i in cat_rows)]
+        cat_ids = sorted(set(cat_y))
+        cat = LogisticRegression(C=SAFETY_C, max_iter=300, tol=1e-3).fit(xs[cat_rows], [cat_ids.index(c) for c in cat_y])
+    arrays = {
+        "coef": clf.coef_,
+        "intercept": clf.intercept_,
+        "mean": mean,
+        "scale": scale,
+        "cat_coef": cat.coef_,
+        "cat_intercept": cat.intercept_,
+    }
+    m = dict(meta or {})
+    m["category_ids"] = cat_ids
+    m.setdefault("threshold", 0.5)
+    return SafetyModel(arrays, m)
+
+
+@dataclass
+class SafetyEval:
+    source: str
+    n: int
+    accuracy: float
+    f1: float
+    positives: int
+
+
+def _acc_f1(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    tp = int(((p == 1) & (y == 1)).sum())
+    fp = int(((p == 1) & (y == 0)).sum())
+    fn = int(((p == 0) & (y == 1)).sum())
+    f1 = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 0.0
+    return float((p == y).mean()) if len(y) else 0.0, f1
+
+
+def evaluate_safety(cache: EmbeddingCache, include_nc: bool = False, progress: Progress | None = None) -> list[SafetyEval]:
+    """Fit on the train split, report accuracy and F1 on held-out rows per source and overall."""
+    from lance.taxonomy import load_taxonomy
+
+    rows = safety_rows(include_nc)
+    if progress:
+        progress(f"{len(rows)} labelled responses")
+    x = safety_feature_matrix(rows, cache)
+    test = np.array([safety_split(r) == "test" for r in rows])
+    model = fit_safety(x[~test], [r for r, t in zip(rows, test) if not t], load_taxonomy().risk_ids)
+    p = (model.p_unsafe(x[test]) >= 0.5).astype(int)
+    y = np.array([int(r.unsafe) for r, t in zip(rows, test) if t])
+    src = np.array([r.source.split("/")[0] for r, t in zip(rows, test) if t])
+    out = []
+    for s in sorted(set(src)):
+        k = src == s
+        a, f = _acc_f1(y[k], p[k])
+        out.append(SafetyEval(s, int(k.sum()), a, f, int(y[k].sum())))
+    a, f = _acc_f1(y, p)
+    out.append(SafetyEval("all held-out", len(y), a, f, int(y.sum())))
+    return out
+
+
+def jbb_human_cv(cache: EmbeddingCache, include_nc: bool = False, folds: int = 5) -> tuple[SafetyEval, dict[str, float]]:
+    """The 100 three-annotator JBB rows, each judged by a model trained without it
+    (grouped k-fold by goal; all other sources always in training), next to the
+    judges listed in the file itself (agreement with the human majority)."""
+    import csv
+
+    from lance.taxonomy import load_taxonomy
+
+    human = D.jbb_classifier_comparison()
+    others = [r for r in safety_rows(include_nc) if r.source != "jbb_classifier_comparison"]
+    x_h = safety_feature_matrix(human, cache)
+    x_o = safety_feature_matrix(others, cache)
+    fold = np.array([int(hashlib.sha1(r.group.encode()).hexdigest(), 16) % folds for r in human])
+    pred = np.zeros(len(human), int)
+    for k in range(folds):
+        tr = fold != k
+        model = fit_safety(np.vstack([x_h[tr], x_o]), [h for h, t in zip(human, tr) if t] + others, load_taxonomy().risk_ids)
+        pred[~tr] = (model.p_unsafe(x_h[~tr]) >= 0.5).astype(int)
+    y = np.array([int(r.unsafe) for r in human])
+    a, f = _acc_f1(y, pred)
+    path = D.data_root() / "jbb_behaviors" / "classifier_comparison.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    refs = {}
+    for col in ("llama_guard", "gpt_4", "gpt_4_turbo", "TDC", "GCG", "BERT"):
+        refs[col] = float(np.mean([int(row[col]) == int(row["human_majority"]) for row in table]))
+    return SafetyEval("jbb_classifier_comparison (5-fold CV)", len(y), a, f, int(y.sum())), refs
+
+
+def train_safety(out: Path, cache: EmbeddingCache, include_nc: bool = False, progress: Progress | None = None) -> SafetyModel:
+    """Fit the shipped safety judge on all labelled rows and save it."""
+    from lance.taxonomy import load_taxonomy
+
+    rows = safety_rows(include_nc)
+    x = safety_feature_matrix(rows, cache)
+    meta = {
+        "encoder": cache.encoder.name,
+        "n_train": len(rows),
+        "sources": sorted({r.source.split("/")[0] for r in rows}),
+        "C": SAFETY_C,
+        "noncommercial_data": include_nc,
+    }
+    model = fit_safety(x, rows, load_taxonomy().risk_ids, meta)
+    model.save(out)
+    if progress:
+        progress(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
+    return model
