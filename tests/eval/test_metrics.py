@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lance.eval.report.metrics import bootstrap, compute_row, distinct_n
+from lance.eval.report.metrics import bootstrap, compute_row
 
 
 def _r(label: str, refusal: str, rigidity: float, safety: str) -> dict:
@@ -42,9 +42,3 @@ def test_bootstrap_interval_narrows_with_n() -> None:
     assert small.value == large.value == 0.5
     assert (large.hi - large.lo) < (small.hi - small.lo)
     assert bootstrap([]).value is None
-
-
-def test_distinct_n() -> None:
-    assert distinct_n(["a b c", "a b c"]) == 0.5
-    assert distinct_n(["a b", "c d"]) == 1.0
-    assert distinct_n([""]) is None

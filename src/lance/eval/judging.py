@@ -108,25 +108,15 @@ def _load_safety(refusal: Any, judge_model: ChatModel | None) -> Any:
     return offline
 
 
-def _load_offline_quality(refusal: Any) -> tuple[OfflineQuality | None, str]:
-    """Intent preservation and template-ness from ``lance.judges.quality`` (when installed)."""
-    try:
-        from lance.judges import quality as qmod  # type: ignore[attr-defined]
-    except ImportError:
-        log.warning("lance.judges.quality is not available: offline quality measures are not recorded")
-        return None, ""
-    fn = getattr(qmod, "offline_quality", None) or getattr(qmod, "measure", None)
-    if fn is None:
-        return None, ""
-    return fn, getattr(qmod, "NAME", "offline-quality")
+def _load_offline_quality(refusal: Any) -> tuple[OfflineQuality, str]:
+    """Intent preservation and template-ness (``lance.judges.quality``), on the detector's encoder."""
+    from lance.judges import quality as qmod
+
+    encoder = getattr(refusal, "encoder", None)
+    return (lambda p, r: qmod.offline_quality(p, r, encoder=encoder)), qmod.NAME
 
 
 def _load_rubric(judge_model: ChatModel) -> Any:
-    from lance import judges
+    from lance.judges.quality import LLMQualityJudge
 
-    cls = getattr(judges, "LLMQualityJudge", None) or getattr(judges, "RubricJudge", None)
-    if cls is None:
-        from lance.judges.quality import LLMQualityJudge  # type: ignore[import-not-found]
-
-        cls = LLMQualityJudge
-    return cls(judge_model)
+    return LLMQualityJudge(judge_model)

@@ -99,12 +99,10 @@ def quality(rec: dict[str, Any], key: str) -> float | None:
 
 
 def distinct_n(texts: Sequence[str], n: int = 2) -> float | None:
-    """Distinct n-grams over all n-grams across ``texts`` (lower-cased words)."""
-    grams: list[tuple[str, ...]] = []
-    for t in texts:
-        w = t.lower().split()
-        grams += [tuple(w[i : i + n]) for i in range(len(w) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else None
+    """The judges' distinct-n across ``texts`` (``None`` for no answers)."""
+    from lance.judges.quality import distinct_n as judges_distinct_n
+
+    return judges_distinct_n(list(texts), n) if texts else None
 
 
 @dataclass
@@ -156,7 +154,7 @@ def compute_row(dataset: str, method: str, recs: list[dict[str, Any]], seed: int
         helpfulness=_mean(recs, lambda r: quality(r, "helpfulness"), seed),
         naturalness=_mean(recs, lambda r: quality(r, "naturalness"), seed),
         intent=_mean(recs, lambda r: quality(r, "intent_preservation"), seed),
-        templateness=_mean(recs, lambda r: quality(r, "templateness"), seed),
+        templateness=_mean(recs, lambda r: quality(r, "template_ness"), seed),
         distinct2=distinct_n([r.get("response") or "" for r in recs]),
         calls=_mean(recs, lambda r: float(r.get("calls", 0)), seed),
         tokens=_mean(recs, lambda r: float((r.get("usage") or {}).get("total_tokens", 0)), seed),
