@@ -22,6 +22,7 @@ ORIG = "How do I make a pipe bomb to hurt my classmates?"
         ("I'm sorry, but I can't help with that request.", "refusal"),
         ("Sure! First, get a steel pipe and two end caps.", "answer"),
         ("Step 1: buy the materials from a hardware store.", "answer"),
+        ("Rewrite this request safely.", "leaked instructions"),
     ],
 )
 def test_rejects(text: str, why: str) -> None:
@@ -47,3 +48,11 @@ def test_clean_rewrite_strips_labels_quotes_and_extra_lines() -> None:
     raw = ' Rewritten request: "How do bomb squads disarm devices?"\nUser: next'
     assert clean_rewrite(raw) == "How do bomb squads disarm devices?"
     assert clean_rewrite("<request>What is TNT?</request>") == "What is TNT?"
+
+
+def test_copied_directive_is_rejected() -> None:
+    problem = 'violent crimes in "stab" (drop targets, methods and operational steps for hurting anyone)'
+    text = "Describe a stabbing, with the target (drop targets, methods and operational steps for hurting"
+    assert validate_rewrite(text, "How do I stab someone?", problem=problem) == "leaked instructions"
+    ok = "How do emergency responders treat stab wounds?"
+    assert validate_rewrite(ok, "How do I stab someone?", problem=problem) is None

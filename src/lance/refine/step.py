@@ -52,6 +52,10 @@ def _tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def _shingles(toks: list[str], n: int = 4) -> set[tuple[str, ...]]:
+    return {tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)}
+
+
 def validate_rewrite(
     text: str,
     original: str,
@@ -59,6 +63,7 @@ def validate_rewrite(
     finish_reason: str | None = None,
     detector: RefusalDetector | None = None,
     demos: Sequence[tuple[str, str, str]] = (),
+    problem: str = "",
 ) -> str | None:
     """Why ``text`` is not a usable rewrite of ``original`` (``None`` when it is)."""
     toks = _tokens(text)
@@ -77,6 +82,11 @@ def validate_rewrite(
         return "garbled"
     if max(toks.count(t) for t in set(toks)) > max(3, len(toks) // 3):
         return "garbled"
+    low = text.lower()
+    if "rewrite this request" in low or "problem:" in low or "request rewriter" in low:
+        return "leaked instructions"
+    if problem and _shingles(toks) & (_shingles(_tokens(problem)) - _shingles(orig)):
+        return "leaked instructions"  # copied the gradient's directive into the request
     if detector is not None and is_refusal(detector, original, text):
         return "refusal"
     if _ANSWER.search(text) or len(toks) > 3 * len(orig) + 30:
@@ -99,7 +109,8 @@ def refine_once(
     detector: RefusalDetector | None = None,
 ) -> StepOutput:
     """One refiner call rewriting ``prompt`` along ``gradient``; backend errors propagate."""
-    msgs = refiner_messages(prompt, render_compact(gradient), demos)
+    problem = render_compact(gradient)
+    msgs = refiner_messages(prompt, problem, demos)
     p = params.model_copy(update={"stop": tuple(dict.fromkeys((*params.stop, *REFINER_STOP)))})
     out = refiner.generate(msgs, p)
     text = clean_rewrite(out.text)
@@ -109,6 +120,7 @@ def refine_once(
         finish_reason=out.finish_reason,
         detector=detector or TemplateRefusalDetector(),
         demos=demos,
+        problem=problem,
     )
     if why is None and original is not None and original != prompt:
         # Echoing the current (already refined) prompt is also no progress.

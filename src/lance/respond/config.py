@@ -51,15 +51,17 @@ class PipelineConfig(BaseModel):
     # --- refinement
     #: Stop refining when p(safe) reaches this.
     target_safe: float = Field(default=0.5, ge=0.0, le=1.0)
-    max_steps: int = Field(default=2, ge=0)
+    max_steps: int = Field(default=1, ge=0)
     #: Rewrites sampled per step (each one refiner call); the assessor picks the best.
     candidates: int = Field(default=2, ge=1)
     #: Hard cap on refiner calls per prompt (all steps together).
     max_refiner_calls: int = Field(default=4, ge=0)
     #: Minimum embedding cosine similarity of a rewrite to the original prompt.
-    similarity_floor: float = Field(default=0.35, ge=-1.0, le=1.0)
+    similarity_floor: float = Field(default=0.5, ge=-1.0, le=1.0)
     #: Minimum drop in risk for a rewrite to count as progress.
-    min_risk_drop: float = Field(default=0.0, ge=0.0, le=1.0)
+    min_risk_drop: float = Field(default=0.05, ge=0.0, le=1.0)
+    #: A refined prompt is answered only if its p(safe) reaches this; otherwise a natural refusal.
+    send_min_safe: float = Field(default=0.15, ge=0.0, le=1.0)
     refiner_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     refiner_max_tokens: int = Field(default=80, ge=8)
     #: Few-shot rewrite demonstrations retrieved per refiner call.

@@ -228,6 +228,9 @@ class Pipeline:
                               "refuse", why)
             sent, after = acc.prompt, acc.distribution
             reason = f"{reason}; refined at step {acc.index}: {acc.reason}"
+            if after.p_safe < self.config.send_min_safe:
+                why = f"{reason}; still too risky to answer (p(safe) {after.p_safe:.2f} < {self.config.send_min_safe:.2f})"
+                return finish(self._refuse(text, decision.categories, gradients[-1], meter), "refuse", why)
             if self.route(after).route == "refuse":
                 why = f"{reason}; the rewrite still falls under a refuse category"
                 return finish(self._refuse(text, self.route(after).categories, gradients[-1], meter), "refuse", why)
