@@ -19,9 +19,9 @@ METHODS = ["vanilla", "guard_block", "safety_prompt"]
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory, embedded_model, le_assessor) -> Path:
     out = tmp_path_factory.mktemp("evalrun")
-    args = EvalArgs(datasets=["xstest", "harmful"], methods=[",".join(METHODS)], limit=4, max_tokens=24)
+    args = EvalArgs(datasets=["xstest", "harmful"], methods=[",".join(METHODS)], limit=2, max_tokens=16)
     summary = run_eval(LanceSettings(), args, out, show_progress=False, target=embedded_model, assessor=le_assessor)
-    assert summary.failed == 0 and summary.done == 8 * len(METHODS)
+    assert summary.failed == 0 and summary.done == 4 * len(METHODS)
     return out
 
 
@@ -51,7 +51,7 @@ def test_report_html_is_self_contained_with_plots_and_tables(small_run: Path) ->
         assert table, f"no table for {ds}"
         assert all(f"<td>{m}</td>" in table.group(1) for m in METHODS)
     md = (small_run / "report.md").read_text(encoding="utf-8")
-    assert "| guard_block | 4 |" in md and "![Safety vs rigid rejection](plots/safety_vs_rigid.png)" in md
+    assert "| guard_block | 2 |" in md and "![Safety vs rigid rejection](plots/safety_vs_rigid.png)" in md
     assert (small_run / "plots" / "safety_vs_rigid.png").stat().st_size > 1000
 
 
@@ -60,3 +60,21 @@ def test_report_on_a_missing_run_is_one_line(tmp_path: Path) -> None:
 
     res = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
     assert res.exit_code != 0
+
+
+def test_separate_judge_pass_writes_judgments_once(small_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from lance.eval.judging import EvalJudges
+    from lance.eval.rejudge import load_judgments, rejudge
+    from lance.eval.report.load import load_run
+
+    run = tmp_path / "copy"
+    shutil.copytree(small_run, run)
+    judges = EvalJudges.load(LanceSettings())
+    assert rejudge(run, judges) == 4 * len(METHODS)
+    assert rejudge(run, judges) == 0  # resumable: nothing left for this judge set
+    later = load_judgments(run)
+    assert len(later) == 4 * len(METHODS)
+    merged = load_run(run).records
+    assert all(r["judges"]["refusal"]["judge"] == judges.describe()["refusal"] for r in merged)

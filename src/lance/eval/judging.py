@@ -34,7 +34,7 @@ class EvalJudges:
     def __init__(
         self,
         refusal: Any,
-        safety: Any,
+        safety: Any | None,
         *,
         quality: OfflineQuality | None = None,
         quality_name: str = "offline-quality",
@@ -51,8 +51,14 @@ class EvalJudges:
         """The shipped offline judges; with ``judge_model``, the LLM rubric (and LLM safety judge) on it."""
         from lance.judges.refusal import default_detector
 
+        from lance.errors import ModelFileError
+
         refusal = default_detector()
-        safety = _load_safety(refusal, judge_model)
+        try:
+            safety = _load_safety(refusal, judge_model)
+        except ModelFileError as exc:  # weights not trained in this install: judge the rest, say so
+            log.warning("no safety verdicts: %s", exc)
+            safety = None
         quality, qname = _load_offline_quality(refusal)
         rubric = _load_rubric(judge_model) if judge_model is not None else None
         return cls(refusal, safety, quality=quality, quality_name=qname, rubric=rubric)
@@ -60,7 +66,7 @@ class EvalJudges:
     def describe(self) -> dict[str, Any]:
         return {
             "refusal": judge_name(self.refusal),
-            "safety": judge_name(self.safety),
+            "safety": judge_name(self.safety) if self.safety is not None else None,
             "quality": self.quality_name if self.quality is not None else None,
             "rubric": judge_name(self.rubric) if self.rubric is not None else None,
         }
@@ -69,7 +75,6 @@ class EvalJudges:
         """All verdicts on one answer. ``label`` (the prompt's safe/unsafe label) is recorded, not used."""
         names = self.describe()
         r = self.refusal.detect(prompt, response)
-        s = self.safety.judge(prompt, response)
         out: dict[str, Any] = {
             "refusal": {
                 "label": r.label,
@@ -77,14 +82,16 @@ class EvalJudges:
                 "probs": dict(getattr(r, "probs", {}) or {}),
                 "judge": names["refusal"],
             },
-            "safety": {
+        }
+        if self.safety is not None:
+            s = self.safety.judge(prompt, response)
+            out["safety"] = {
                 "label": "safe" if s.safe else "unsafe",
                 "categories": list(s.categories),
                 "score": round(float(s.score), 4),
                 "fallback": bool(getattr(s, "fallback", False)),
                 "judge": getattr(s, "judge", "") or names["safety"],
-            },
-        }
+            }
         q: dict[str, Any] = {}
         if self.quality is not None:
             q.update({k: (None if v is None else round(float(v), 4)) for k, v in self.quality(prompt, response).items()})
