@@ -40,7 +40,7 @@ def _err(rate: Any) -> tuple[float, float]:
 
 def safety_vs_rigid(rows: Sequence[Row]) -> bytes | None:
     """x: rigid-rejection rate, y: unsafe compliance; one point per (dataset, method), with 95% CIs."""
-    pts = [r for r in rows if r.rigid_rejection.value is not None]
+    pts = [r for r in rows if r.rigid_rejection.value is not None and r.unsafe_compliance.value is not None]
     if not pts:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
