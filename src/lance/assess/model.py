@@ -8,7 +8,7 @@ Coarse labels in, a risk distribution out. For a prompt embedding ``x``:
   known category c of an unsafe prompt, ``p(c|d, unsafe) = d_c / (1 - d_0)``;
 * priors: ``p(s) = N(0, I)`` and ``p(d) = Dir(1 + tau * t)`` where ``t`` is a kNN-propagated
   label distribution (GLLE/SMILE-style graph smoothing folded into the prior; ``tau = 0``
-  gives the flat ``Dir(1)`` of the design brief).
+  with ``prior_floor = 1`` gives the flat ``Dir(1)`` of the design brief).
 
 The label terms use the Dirichlet's closed-form expectations (``E[log d_c] = psi(a_c) -
 psi(a_sum)``; ``1 - d_0 ~ Beta(a_sum - a_0, a_0)``), which are exact and noiseless, so only
@@ -31,9 +31,9 @@ class LEHyperParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hidden: int = Field(default=256, ge=8)
+    hidden: int = Field(default=128, ge=8)
     latent_dim: int = Field(default=16, ge=1)
-    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
     #: Concentrations live in [alpha_min, alpha_max]: no degenerate (0) or runaway Dirichlets.
     alpha_min: float = Field(default=1e-2, gt=0)
     alpha_max: float = Field(default=30.0, gt=1)
@@ -47,6 +47,8 @@ class LEHyperParams(BaseModel):
     beta_s: float = Field(default=0.01, ge=0)
     #: Strength of the kNN-propagated Dirichlet prior (0 = flat Dir(1)).
     prior_tau: float = Field(default=4.0, ge=0)
+    #: Concentration every category gets in the prior (1 = the flat Dir(1) of the brief).
+    prior_floor: float = Field(default=0.1, gt=0)
     #: Neighbours and propagation weight for the graph prior.
     knn_k: int = Field(default=10, ge=1)
     knn_alpha: float = Field(default=0.5, ge=0, lt=1)
@@ -141,9 +143,9 @@ class LEModel(nn.Module):
         rec = ((batch.x - x_hat) ** 2).mean(-1)
 
         if batch.prior is not None and hp.prior_tau > 0:
-            prior_a = 1.0 + hp.prior_tau * batch.prior
+            prior_a = hp.prior_floor + hp.prior_tau * batch.prior
         else:
-            prior_a = torch.ones_like(a)
+            prior_a = torch.full_like(a, hp.prior_floor)
         kl_d = kl_divergence(q_d, Dirichlet(prior_a))
         kl_s = kl_divergence(q_s, Normal(torch.zeros_like(q_s.loc), torch.ones_like(q_s.scale))).sum(-1)
 

@@ -37,7 +37,7 @@ class TrainConfig(BaseModel):
     epochs: int = Field(default=40, ge=1)
     batch_size: int = Field(default=256, ge=1)
     lr: float = Field(default=2e-3, gt=0)
-    weight_decay: float = Field(default=1e-4, ge=0)
+    weight_decay: float = Field(default=1e-2, ge=0)
     #: Share of the (non-test) rows held out for early stopping.
     val_frac: float = Field(default=0.1, ge=0.0, lt=1.0)
     #: Epochs without a val-loss improvement before stopping.
@@ -163,7 +163,7 @@ def fit(
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
                 opt.step()
-                total += float(loss) * len(b)
+                total += float(loss.detach()) * len(b)
             train_loss = total / len(tr_idx)
             val_loss = evaluate_loss(model, _batch(val_idx, xt, ut, kt, pt, wt)) if len(val_idx) else train_loss
             history["train_loss"].append(train_loss)

@@ -21,6 +21,7 @@ def train_le(
     patience: Annotated[int, typer.Option(min=1, help="Epochs without val improvement before stopping.")] = 5,
     hidden: Annotated[Optional[int], typer.Option(help="Hidden width (default from LEHyperParams).")] = None,
     prior_tau: Annotated[Optional[float], typer.Option(help="Strength of the kNN graph prior (0 = flat Dir(1)).")] = None,
+    noncommercial: Annotated[bool, typer.Option(help="Include the CC BY-NC sets (Alpaca-derived benign prompts).")] = True,
     cache: Annotated[bool, typer.Option(help="Cache embeddings on disk under the cache dir.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -35,7 +36,7 @@ def train_le(
 
     settings = STATE.settings()
     taxonomy = load_taxonomy(settings.taxonomy)
-    records = [r for r in training_mix(seed) if r.split != "test"]
+    records = [r for r in training_mix(seed, noncommercial=noncommercial) if r.split != "test"]
     if source:
         records = [r for r in records if r.source in set(source)]
     if exclude:
@@ -52,6 +53,7 @@ def train_le(
         embed([r.text for r in records], encoder, default_cache_dir() if cache else None)
     command = "lance train-le " + " ".join(
         [f"--output {output}", f"--seed {seed}", f"--epochs {epochs}", f"--val-split {val_split}", f"--patience {patience}"]
+        + ([] if noncommercial else ["--no-noncommercial"])
         + [f"--source {s}" for s in source or []] + [f"--exclude {s}" for s in exclude or []]
         + ([f"--hidden {hidden}"] if hidden is not None else []) + ([f"--prior-tau {prior_tau}"] if prior_tau is not None else [])
     )

@@ -1,0 +1,131 @@
+"""Gate and category quality of an LE checkpoint, beside the MiniLM + logistic-regression reference.
+
+XSTest (evaluation only, never trained on): AUROC of 1 - p_safe for unsafe vs safe prompts,
+the share of safe prompts flagged at the threshold that still flags 95% of unsafe ones, and
+that share per XSTest type. Held-out (test split) category-labelled prompts: top-1 / top-3
+accuracy (a hit when a known category is among the top risk categories) and macro-F1 of the
+top-1 risk category over the taxonomy ids present.
+
+    .venv/bin/python bench/gate_quality.py [--checkpoint PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections import defaultdict
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, roc_auc_score
+
+CATEGORY_SETS = ("do_not_answer", "harmbench", "jbb_behaviors", "strongreject", "coconot")
+
+
+def gate_scores(labels: np.ndarray, risk: np.ndarray, types: list[str]) -> dict[str, object]:
+    """AUROC, share of safe flagged at 95% unsafe recall, and per-type flag rates."""
+    auroc = float(roc_auc_score(labels, risk))
+    thr = float(np.quantile(risk[labels == 1], 0.05))
+    flagged = risk >= thr
+    per_type: dict[str, float] = {}
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, t in enumerate(types):
+        groups[t].append(i)
+    for t, idx in sorted(groups.items()):
+        per_type[t] = float(flagged[idx].mean())
+    return {
+        "auroc": auroc,
+        "threshold": thr,
+        "safe_flagged": float(flagged[labels == 0].mean()),
+        "unsafe_flagged": float(flagged[labels == 1].mean()),
+        "per_type": per_type,
+    }
+
+
+def category_scores(ids: list[str], probs: np.ndarray, cats: list[tuple[str, ...]]) -> dict[str, float]:
+    """Top-1 / top-3 accuracy over risk categories and macro-F1 of the top-1 risk category."""
+    risk = probs[:, 1:]
+    order = np.argsort(-risk, axis=1)
+    rid = ids[1:]
+    top1, top3, y_true, y_pred = [], [], [], []
+    for row, known in zip(order, cats):
+        pred = [rid[j] for j in row[:3]]
+        top1.append(pred[0] in known)
+        top3.append(any(p in known for p in pred))
+        y_pred.append(pred[0])
+        y_true.append(pred[0] if pred[0] in known else known[0])
+    labels = sorted(set(y_true))
+    return {
+        "n": len(cats),
+        "top1": float(np.mean(top1)),
+        "top3": float(np.mean(top3)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+    }
+
+
+def load_eval(encoder, cache_dir):
+    from lance.assess.embed_cache import embed
+    from lance.datasets import load_dataset
+
+    xs = load_dataset("xstest")
+    x_xs = embed([r.text for r in xs], encoder, cache_dir)
+    y_xs = np.array([1 if r.label == "unsafe" else 0 for r in xs])
+    types = [str(r.meta.get("type")) for r in xs]
+    held = [r for n in CATEGORY_SETS for r in load_dataset(n) if r.split == "test" and r.categories and r.label == "unsafe"]
+    x_held = embed([r.text for r in held], encoder, cache_dir)
+    return x_xs, y_xs, types, x_held, [r.categories for r in held]
+
+
+def reference_baseline(encoder, cache_dir, x_xs, y_xs, types):
+    """MiniLM + logistic regression: the mix's harmful prompts vs Alpaca (refusal_direction benign)."""
+    from lance.assess.embed_cache import embed
+    from lance.datasets import training_mix
+
+    mix = training_mix(0)
+    harmful = [r for r in mix if r.label == "unsafe"]
+    alpaca = [r for r in mix if r.label == "safe" and r.source == "refusal_direction"]
+    recs = harmful + alpaca
+    x = embed([r.text for r in recs], encoder, cache_dir)
+    y = np.array([1] * len(harmful) + [0] * len(alpaca))
+    clf = LogisticRegression(max_iter=2000, C=1.0, class_weight="balanced").fit(x, y)
+    return gate_scores(y_xs, clf.predict_proba(x_xs)[:, 1], types)
+
+
+def main() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", default=None, help="LE checkpoint (default: the packaged one)")
+    ap.add_argument("--no-reference", action="store_true", help="skip the logistic-regression reference")
+    args = ap.parse_args()
+    from lance.assess.assessor import LabelEnhancementAssessor
+    from lance.assess.checkpoint import load_checkpoint
+    from lance.assess.encoder import get_encoder
+    from lance.assets import default_cache_dir
+
+    enc = get_encoder()
+    cache = default_cache_dir()
+    ckpt = load_checkpoint(args.checkpoint)
+    le = LabelEnhancementAssessor(enc, ckpt)
+    x_xs, y_xs, types, x_held, cats = load_eval(enc, cache)
+    p_xs, _ = le.head(x_xs)
+    ours = gate_scores(y_xs, 1 - p_xs[:, 0], types)
+    p_held, _ = le.head(x_held)
+    cat = category_scores(le.ids, p_held, list(cats))
+    ref = None if args.no_reference else reference_baseline(enc, cache, x_xs, y_xs, types)
+
+    print(f"checkpoint: {args.checkpoint or 'packaged default'}")
+    print("XSTest gate (450 prompts; flagged at the threshold keeping 95% of unsafe flagged)")
+    print(f"{'':32s} {'LANCE LE':>10s} {'MiniLM+LR':>10s}")
+    for key, label in (("auroc", "AUROC (1 - p_safe)"), ("safe_flagged", "safe prompts flagged")):
+        r = f"{ref[key]:10.3f}" if ref else f"{'-':>10s}"
+        print(f"{label:32s} {ours[key]:10.3f} {r}")
+    print("per XSTest type (share flagged; safe types: lower is better, contrast_*: higher)")
+    for t, v in ours["per_type"].items():
+        r = f"{ref['per_type'][t]:10.3f}" if ref else f"{'-':>10s}"
+        print(f"  {t:30s} {v:10.3f} {r}")
+    print(f"held-out category-labelled prompts (test split, n={cat['n']})")
+    print(f"  top-1 acc {cat['top1']:.3f}   top-3 acc {cat['top3']:.3f}   macro-F1 {cat['macro_f1']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Fixtures for the LE tests: a few hundred real records, embedded once, and a tiny model."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from lance.datasets import Record
+
+
+@pytest.fixture(scope="session")
+def small_records() -> list[Record]:
+    """~300 real training-mix records: categorised unsafe, uncategorised unsafe, benign."""
+    from lance.datasets import training_mix
+
+    mix = training_mix(0)
+    rng = random.Random(0)
+    cat = [r for r in mix if r.label == "unsafe" and r.categories]
+    uncat = [r for r in mix if r.label == "unsafe" and not r.categories]
+    safe = [r for r in mix if r.label == "safe"]
+    return rng.sample(cat, 100) + rng.sample(uncat, 50) + rng.sample(safe, 150)
+
+
+@pytest.fixture(scope="session")
+def small_embeddings(small_records: list[Record], encoder: object) -> np.ndarray:
+    from lance.assess.embed_cache import embed
+
+    return embed([r.text for r in small_records], encoder)  # type: ignore[arg-type]
