@@ -1,20 +1,25 @@
 """Property-based fuzzing from the served OpenAPI spec (schemathesis + hypothesis).
 
-Every operation is fuzzed in both modes against the real proxy:
+* negative (schema-violating) requests, every operation, against the real
+  LANCE proxy: always a 4xx, never a 5xx;
+* positive (schema-valid) requests: never a 5xx, and every response matches
+  the spec (documented status, content type, body and SSE event schemas).
 
-* negative (schema-violating) requests must get a 4xx, never a 5xx;
-* positive requests must not 5xx, and every response must match the spec
-  (documented status, content type, body schema).
+Cost is bounded. Schema-valid chat requests with random text would each run
+the whole pipeline (several refiner calls), so the positive chat fuzz runs
+against the same server code with a ``PassthroughResponder`` over the real
+embedded model, answers capped at 8 tokens: the HTTP layer, schemas and
+streaming are identical, only the pipeline is left out. Everything else hits
+the LANCE proxy. At most 50 examples per operation and mode.
 
-``positive_data_acceptance`` is left out on purpose: the server also enforces
-rules the JSON schema cannot express (a non-empty user turn), so some
-schema-valid bodies are rightly 400s. Cost stays bounded: at most 50 examples
-per operation and mode, answers capped at ``MAX_TOKENS``, and random text
-rarely forms a request that reaches the model at all.
+``positive_data_acceptance`` is excluded: the server enforces rules the JSON
+schema cannot express (e.g. content for a system turn), so a few schema-valid
+bodies are rightly 400s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,37 +27,33 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from server_helpers import KEY, ThreadServer
+from server_helpers import KEY, RecordingChatModel, ThreadServer
 
-EXAMPLES = {"POST /v1/chat/completions": 50, "POST /v1/lance/assess": 30}
+from lance.server.app import create_app
+from lance.server.config import ServerConfig
+from lance.server.engine import PassthroughResponder
+
+CHAT = "POST /v1/chat/completions"
+EXAMPLES = {(CHAT, GenerationMode.NEGATIVE): 50, (CHAT, GenerationMode.POSITIVE): 25}
 
 
 @pytest.fixture(scope="module")
-def schema(lance_http: ThreadServer) -> Any:
-    return schemathesis.openapi.from_url(f"{lance_http.url}/openapi.json")
+def fast_http(recorder: RecordingChatModel, lance_pipeline: Any) -> Iterator[ThreadServer]:
+    """Same server code, no pipeline: one capped call to the real embedded model per request."""
+    responder = PassthroughResponder(recorder, assessor=lance_pipeline.pipeline.assessor)
+    with ThreadServer(create_app(responder, ServerConfig(api_keys=(KEY,), max_tokens_cap=8))) as server:
+        yield server
 
 
-def test_spec_describes_every_endpoint(schema: Any) -> None:
-    labels = {r.ok().label for r in schema.get_all_operations()}
-    assert labels == {
-        "POST /v1/chat/completions",
-        "GET /v1/models",
-        "GET /v1/models/{model_id}",
-        "POST /v1/lance/assess",
-        "GET /health",
-    }
-
-
-@pytest.mark.parametrize("mode", [GenerationMode.NEGATIVE, GenerationMode.POSITIVE], ids=lambda m: m.value)
-def test_fuzz_every_operation(schema: Any, lance_http: ThreadServer, mode: GenerationMode) -> None:
+def fuzz(url: str, ops: list[Any], mode: GenerationMode) -> dict[str, dict[int, int]]:
+    """Run every operation in ``mode``; returns the statuses seen per operation."""
     statuses: dict[str, dict[int, int]] = {}
-    for result in schema.get_all_operations():
-        op = result.ok()
+    for op in ops:
         seen: dict[int, int] = {}
 
         @given(case=op.as_strategy(generation_mode=mode))
         @settings(
-            max_examples=EXAMPLES.get(op.label, 15),
+            max_examples=EXAMPLES.get((op.label, mode), 25),
             deadline=None,
             derandomize=True,
             database=None,
@@ -60,7 +61,7 @@ def test_fuzz_every_operation(schema: Any, lance_http: ThreadServer, mode: Gener
         )
         def check(case: Any) -> None:
             resp = case.call_and_validate(
-                base_url=lance_http.url,
+                base_url=url,
                 headers={"Authorization": f"Bearer {KEY}"},
                 excluded_checks=[schemathesis.checks.positive_data_acceptance],
             )
@@ -70,9 +71,35 @@ def test_fuzz_every_operation(schema: Any, lance_http: ThreadServer, mode: Gener
         try:
             check()
         except Unsatisfiable:
-            # e.g. no schema-violating request exists for a parameterless GET
-            assert mode is GenerationMode.NEGATIVE
+            assert mode is GenerationMode.NEGATIVE  # e.g. a parameterless GET has no invalid form
         statuses[op.label] = seen
-    if mode is GenerationMode.NEGATIVE:
-        assert sum(statuses["POST /v1/chat/completions"].values()) >= 20
-        assert all(400 <= code < 500 for code in statuses["POST /v1/chat/completions"])
+    print(f"\n{mode.value} @ {url}: {statuses}")  # visible with -s
+    return statuses
+
+
+def operations(url: str) -> list[Any]:
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
+    return [r.ok() for r in schema.get_all_operations()]
+
+
+def test_spec_describes_every_endpoint(lance_http: ThreadServer) -> None:
+    assert {op.label for op in operations(lance_http.url)} == {
+        CHAT,
+        "GET /v1/models",
+        "GET /v1/models/{model_id}",
+        "POST /v1/lance/assess",
+        "GET /health",
+    }
+
+
+def test_invalid_requests_never_5xx(lance_http: ThreadServer) -> None:
+    statuses = fuzz(lance_http.url, operations(lance_http.url), GenerationMode.NEGATIVE)
+    assert sum(statuses[CHAT].values()) >= 30
+    assert all(400 <= code < 500 for per_op in statuses.values() for code in per_op)
+
+
+def test_valid_requests_never_5xx_and_match_the_spec(lance_http: ThreadServer, fast_http: ThreadServer) -> None:
+    ops = operations(lance_http.url)
+    fuzz(lance_http.url, [op for op in ops if op.label != CHAT], GenerationMode.POSITIVE)
+    chat = fuzz(fast_http.url, [op for op in operations(fast_http.url) if op.label == CHAT], GenerationMode.POSITIVE)
+    assert chat[CHAT].get(200, 0) >= 5  # schema-valid requests really were answered, streamed ones included

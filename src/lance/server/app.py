@@ -50,10 +50,14 @@ log = logging.getLogger("lance.server")
 T = TypeVar("T")
 
 _ERRORS = ERROR_RESPONSES
+#: One server-sent event (the schema applies per event, as in OpenAPI 3.2's ``itemSchema``).
 _SSE_SCHEMA = {
-    "type": "string",
-    "description": "With stream=true: server-sent events, one `data: <chat.completion.chunk JSON>` per chunk "
-    "(the chunk with finish_reason carries `lance`), then `data: [DONE]`.",
+    "type": "object",
+    "description": "With stream=true: server-sent events; the chunk with finish_reason carries `lance`.",
+    "properties": {
+        "data": {"type": "string", "description": "A chat.completion.chunk as JSON, or [DONE] at the end."}
+    },
+    "required": ["data"],
 }
 
 

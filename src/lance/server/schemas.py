@@ -54,6 +54,14 @@ class ChatMessageIn(BaseModel):
         return Message(role=role, content=self.text())
 
 
+#: JSON-schema form of "at least one non-empty user message", so spec-driven clients and fuzzers know it.
+_USER_TURN: dict[str, Any] = {
+    "type": "object",
+    "properties": {"role": {"const": "user"}, "content": {"type": "string", "pattern": "\\S"}},
+    "required": ["role", "content"],
+}
+
+
 class StreamOptions(BaseModel):
     model_config = _IN
 
@@ -66,7 +74,11 @@ class ChatCompletionRequest(BaseModel):
     model_config = _IN
 
     model: str | None = Field(default=None, max_length=256)
-    messages: list[ChatMessageIn] = Field(min_length=1)
+    messages: list[ChatMessageIn] = Field(
+        min_length=1,
+        description="The conversation; at least one user message with non-empty text.",
+        json_schema_extra={"contains": _USER_TURN},
+    )
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
     max_tokens: int | None = Field(default=None, ge=1, le=32768)
