@@ -18,7 +18,7 @@ def test_negative_elbo_falls_and_unsafe_gets_less_safe_mass(small_records, small
     full = LEBatch(x=torch.from_numpy(small_embeddings), unsafe=torch.from_numpy(unsafe), known=torch.from_numpy(known))
     before = evaluate_loss(untrained, full)
 
-    model, hist = fit(small_embeddings, unsafe, known, hp, TrainConfig(epochs=15, val_frac=0.2, patience=15), progress=False)
+    model, hist = fit(small_embeddings, unsafe, known, hp, TrainConfig(epochs=25, batch_size=32, val_frac=0.2, patience=25), progress=False)
     after = evaluate_loss(model, full)
     assert after < before
     assert hist["train_loss"][-1] < hist["train_loss"][0]
