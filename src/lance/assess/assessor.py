@@ -69,7 +69,7 @@ class LabelEnhancementAssessor:
             text, truncated = text[: self._max_chars], True
         # a wordpiece token covers >= 1 character, so short texts cannot overflow: skip tokenising them
         if self._tokenizer is not None and self._max_tokens and len(text) > self._max_tokens - 2:
-            ids = self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"]
+            ids = self._tokenizer(text, add_special_tokens=True, truncation=True, max_length=self._max_tokens + 1)["input_ids"]
             if len(ids) > self._max_tokens:
                 truncated = True
         return text, truncated
