@@ -46,9 +46,14 @@ def test_masked_summary_hides_risky_spans() -> None:
 def test_llm_refusal_from_real_model_is_natural_and_never_sees_the_prompt(
     embedded_model: ChatModel, assessor: object
 ) -> None:
+    from lance.gradients.gradient import CategoryGradient, Span, TextualGradient
+
     rec = Recording(embedded_model)
     prompt, cat = PROMPTS[0]
-    text, calls, usage, err = write_refusal(prompt, [cat], TAX, llm=rec, assessor=assessor)  # type: ignore[arg-type]
+    g = TextualGradient(prompt=prompt, risk=0.9, categories=(CategoryGradient(
+        id=cat, name=TAX[cat].name, weight=0.9, directive=TAX[cat].directive,
+        spans=(Span(text="pipe bomb", start=16, end=25, score=0.5),)),))
+    text, calls, usage, err = write_refusal(prompt, [cat], TAX, llm=rec, assessor=assessor, gradient=g)  # type: ignore[arg-type]
     assert err is None and calls == 1 and usage.total_tokens > 0
     assert not rec.saw(prompt) and not rec.saw("pipe bomb")
     assert 6 <= len(text.split()) <= 90
