@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
     cv, refs = jbb_human_cv(cache, include_nc=nc)
     print("| judge on JBB classifier_comparison (3 humans, majority) | n | agreement | F1 (unsafe) |")
     print("|---|---|---|---|")
-    print(f"| LANCE offline judge, {cv.source.split(' ', 1)[1]} | {cv.n} | {cv.accuracy:.1%} | {cv.f1:.3f} |")
+    print(f"| LANCE offline judge (5-fold grouped CV) | {cv.n} | {cv.accuracy:.1%} | {cv.f1:.3f} |")
     for name, acc in refs.items():
         print(f"| {name} (verdicts shipped in the file) | 100 | {acc:.1%} | |")
     print()

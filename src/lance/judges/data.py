@@ -274,3 +274,31 @@ def jbb_artifact_examples(root: Path | None = None) -> list[SafetyExample]:
                 )
             )
     return out
+
+
+def refusal_direction_safety_examples(root: Path | None = None) -> list[SafetyExample]:
+    """Arditi et al.'s JBB completions (5 models; baseline, ablation, actadd) with
+    LlamaGuard-2's verdict: plain harmful requests answered harmfully or refused,
+    the case jailbreak-heavy sets cover least. Model labels, not human ones."""
+    base = (root or data_root()) / "refusal_direction" / "completions"
+    if not base.is_dir():
+        raise InputError(f"dataset folder {base} is missing; see data/refusal_direction/SOURCE.md")
+    out: list[SafetyExample] = []
+    for path in sorted(base.glob("*/jailbreakbench_*_evaluations.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for c in data["completions"]:
+            if "is_jailbreak_llamaguard2" not in c:
+                continue
+            unsafe = bool(c["is_jailbreak_llamaguard2"])
+            cat = JBB_CATEGORY_TO_TAXONOMY.get(str(c.get("category") or "").strip())
+            out.append(
+                SafetyExample(
+                    prompt=c["prompt"],
+                    response=c["response"],
+                    unsafe=unsafe,
+                    source=f"refusal_direction/{path.parent.name}",
+                    categories=(cat,) if cat and unsafe else (),
+                    group=c["prompt"],
+                )
+            )
+    return out

@@ -29,7 +29,7 @@ from lance.judges.templates import REFUSAL_TEMPLATES
 REFUSAL_C = 0.01
 LEXICAL_BOOST = 3.0
 #: Safety classifier regularisation.
-SAFETY_C = 0.05
+SAFETY_C = 0.005
 
 Progress = Callable[[str], None]
 
@@ -208,12 +208,18 @@ def train_refusal(out: Path, cache: EmbeddingCache, progress: Progress | None = 
 
 def safety_rows(include_nc: bool = False) -> list[D.SafetyExample]:
     """All labelled responses for the safety judge. PKU-SafeRLHF (CC BY-NC) only on request."""
-    return D.jbb_classifier_comparison() + D.jailbreakeval_examples(include_nc=include_nc) + D.jbb_artifact_examples()
+    return (
+        D.jbb_classifier_comparison()
+        + D.jailbreakeval_examples(include_nc=include_nc)
+        + D.jbb_artifact_examples()
+        + D.refusal_direction_safety_examples()
+    )
 
 
 def safety_split(row: D.SafetyExample) -> str:
-    """Held-out split by the request (goal), so a behaviour never straddles train and test."""
-    return deterministic_split(f"{row.source.split('/')[0]}|{row.group}", val=0.0, test=0.25)
+    """Held-out split by the request (goal) alone, so a JBB behaviour answered by several
+    models or attacks, in several sources, never straddles train and test."""
+    return deterministic_split(f"safety|{row.group.strip()}", val=0.0, test=0.25)
 
 
 def safety_feature_matrix(rows: Sequence[D.SafetyExample], cache: EmbeddingCache) -> np.ndarray:
