@@ -84,6 +84,7 @@ class Proxy:
                 "model": upstream.model_alias,
                 "prompt_format": "completion",
                 "max_retries": 0,
+                "timeout": 600,
             },
             "server": {"max_concurrency": 16, "max_queue": 256},
         }
@@ -149,9 +150,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         proxies["passthrough"] = Proxy(upstream, work, passthrough=True, threads=args.proxy_threads)
         proxies["lance"] = Proxy(upstream, work, passthrough=False, threads=args.proxy_threads)
-        direct = OpenAICompatChatModel(upstream.base_url, upstream.model_alias, prompt_format="completion", max_retries=0)
+        direct = OpenAICompatChatModel(
+            upstream.base_url, upstream.model_alias, prompt_format="completion", max_retries=0, timeout=600
+        )
         clients = {k: openai.AsyncOpenAI(base_url=p.base_url, api_key="none", max_retries=0, timeout=600) for k, p in proxies.items()}
-        gen = {"temperature": 0.0, "max_tokens": args.max_tokens, "seed": 0}
+        gen: dict[str, Any] = {"temperature": 0.0, "max_tokens": args.max_tokens, "seed": 0}
 
         async def send_direct(p: str) -> Any:
             out = await direct.agenerate(p, **gen)
