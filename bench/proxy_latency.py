@@ -43,28 +43,6 @@ from lance.backends.openai_compat import OpenAICompatChatModel  # noqa: E402
 VARIANTS = ("direct", "passthrough", "lance")
 
 
-class Upstream(LocalLlamaServer):
-    """The llama.cpp server with its stderr in a log file (an unread pipe fills and blocks it)."""
-
-    def start(self) -> Upstream:
-        cmd = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path), "--model_alias", self.model_alias,
-            "--host", self.host, "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads),
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=tempfile.TemporaryFile())
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"llama.cpp server exited with {self.proc.returncode}")
-            try:
-                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise SystemExit("llama.cpp server did not come up")
-
-
 def benign_prompts(n: int) -> list[str]:
     from lance.datasets.benign import load_vicuna_bench
 
@@ -145,7 +123,7 @@ def pct(xs: list[float], q: float) -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     prompts = benign_prompts(args.requests)
     work = Path(tempfile.mkdtemp(prefix="lance-bench-"))
-    upstream = Upstream(n_threads=args.threads).start()
+    upstream = LocalLlamaServer(n_threads=args.threads).start()
     proxies: dict[str, Proxy] = {}
     try:
         proxies["passthrough"] = Proxy(upstream, work, passthrough=True, threads=args.proxy_threads)

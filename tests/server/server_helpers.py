@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import uvicorn
 import yaml
 
 from lance.backends import ChatModel, Completion, GenerateParams, Message, to_messages
-from lance.backends.local_server import LocalLlamaServer, free_port
+from lance.backends.local_server import free_port
 from lance.config import LanceSettings, load_settings
 from lance.server.upstream import ObservedChatModel
 
@@ -120,39 +119,3 @@ class RecordingChatModel(ObservedChatModel):
 def make_settings(**backend: Any) -> LanceSettings:
     over = {"backend": {"n_threads": 2, "max_tokens": MAX_TOKENS, "temperature": 0.0, **backend}}
     return load_settings(None, over)
-
-
-
-
-class LlamaUpstream(LocalLlamaServer):
-    """``LocalLlamaServer`` with the child's stderr sent to a file.
-
-    The base class pipes stderr without reading it; llama.cpp logs ~140 KB while loading,
-    the pipe (64 KB) fills and the server blocks before it ever answers.
-    """
-
-    def start(self) -> LlamaUpstream:
-        cmd = [
-            sys.executable, "-m", "llama_cpp.server",
-            "--model", str(self.model_path),
-            "--model_alias", self.model_alias,
-            "--host", self.host,
-            "--port", str(self.port),
-            "--n_ctx", str(self.n_ctx),
-            "--n_threads", str(self.n_threads),
-        ]  # fmt: skip
-        self._log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self._log)
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self._log.seek(0)
-                raise RuntimeError(f"llama.cpp server exited with {self.proc.returncode}: {self._log.read()[-500:]!r}")
-            try:
-                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"llama.cpp server did not come up within {self.startup_timeout:.0f}s")

@@ -20,7 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import KEY, LlamaUpstream, ThreadServer, make_settings
+from server_helpers import KEY, ThreadServer, make_settings
+
+from lance.backends.local_server import LocalLlamaServer as LlamaUpstream
 
 from lance.backends.local_server import free_port
 from lance.backends.openai_compat import OpenAICompatChatModel

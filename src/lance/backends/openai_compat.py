@@ -125,6 +125,8 @@ class OpenAICompatChatModel(ChatModel):
             resp = api.create(**self._request(messages, params))
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
+        except ValueError as exc:  # a body that is not JSON (JSONDecodeError is a ValueError)
+            raise BackendResponseError(f"{self.base_url} returned a body that is not valid JSON") from exc
         return self._completion(resp)
 
     async def _agenerate(self, messages: list[Message], params: GenerateParams) -> Completion:
@@ -134,6 +136,8 @@ class OpenAICompatChatModel(ChatModel):
             resp = await api.create(**self._request(messages, params))
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
+        except ValueError as exc:  # a body that is not JSON (JSONDecodeError is a ValueError)
+            raise BackendResponseError(f"{self.base_url} returned a body that is not valid JSON") from exc
         return self._completion(resp)
 
     def close(self) -> None:
