@@ -6,7 +6,7 @@ that share per XSTest type. Held-out (test split) category-labelled prompts: top
 accuracy (a hit when a known category is among the top risk categories) and macro-F1 of the
 top-1 risk category over the taxonomy ids present.
 
-    .venv/bin/python bench/gate_quality.py [--checkpoint PATH]
+    .venv/bin/python bench/gate_quality.py [--checkpoint PATH ...]
 """
 
 from __future__ import annotations
@@ -91,40 +91,55 @@ def reference_baseline(encoder, cache_dir, x_xs, y_xs, types):
     return gate_scores(y_xs, clf.predict_proba(x_xs)[:, 1], types)
 
 
-def main() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", default=None, help="LE checkpoint (default: the packaged one)")
-    ap.add_argument("--no-reference", action="store_true", help="skip the logistic-regression reference")
-    args = ap.parse_args()
+def evaluate(path, cache) -> tuple[str, dict, dict]:
+    """Gate and category scores of one checkpoint, embedded with the encoder it was trained on."""
     from lance.assess.assessor import LabelEnhancementAssessor
     from lance.assess.checkpoint import load_checkpoint
     from lance.assess.encoder import get_encoder
-    from lance.assets import default_cache_dir
 
-    enc = get_encoder()
-    cache = default_cache_dir()
-    ckpt = load_checkpoint(args.checkpoint)
+    ckpt = load_checkpoint(path)
+    enc = get_encoder(ckpt.encoder_name)
     le = LabelEnhancementAssessor(enc, ckpt)
     x_xs, y_xs, types, x_held, cats = load_eval(enc, cache)
     p_xs, _ = le.head(x_xs)
-    ours = gate_scores(y_xs, 1 - p_xs[:, 0], types)
     p_held, _ = le.head(x_held)
-    cat = category_scores(le.ids, p_held, list(cats))
-    ref = None if args.no_reference else reference_baseline(enc, cache, x_xs, y_xs, types)
+    return ckpt.encoder_name, gate_scores(y_xs, 1 - p_xs[:, 0], types), category_scores(le.ids, p_held, list(cats))
 
-    print(f"checkpoint: {args.checkpoint or 'packaged default'}")
+
+def main() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", action="append", default=None,
+                    help="LE checkpoint, repeatable: one column each, embedded with its own encoder (default: the packaged one)")
+    ap.add_argument("--no-reference", action="store_true", help="skip the logistic-regression reference")
+    args = ap.parse_args()
+    from lance.assess.checkpoint import default_checkpoint_path
+    from lance.assess.encoder import get_encoder
+    from lance.assets import default_cache_dir
+
+    cache = default_cache_dir()
+    paths = args.checkpoint or [default_checkpoint_path()]
+    cols = [(str(p), *evaluate(p, cache)) for p in paths]
+    ref = None
+    if not args.no_reference:
+        enc = get_encoder()
+        x_xs, y_xs, types, _, _ = load_eval(enc, cache)
+        ref = reference_baseline(enc, cache, x_xs, y_xs, types)
+    for i, (p, name, _, _) in enumerate(cols):
+        print(f"[{i}] {p}  (encoder {name})")
     print("XSTest gate (450 prompts; flagged at the threshold keeping 95% of unsafe flagged)")
-    print(f"{'':32s} {'LANCE LE':>10s} {'MiniLM+LR':>10s}")
+    head = "".join(f"{f'LE [{i}]':>10s}" for i in range(len(cols)))
+    print(f"{'':32s}{head}{'MiniLM+LR':>10s}")
     for key, label in (("auroc", "AUROC (1 - p_safe)"), ("safe_flagged", "safe prompts flagged")):
         r = f"{ref[key]:10.3f}" if ref else f"{'-':>10s}"
-        print(f"{label:32s} {ours[key]:10.3f} {r}")
+        print(f"{label:32s}" + "".join(f"{g[key]:10.3f}" for _, _, g, _ in cols) + r)
     print("per XSTest type (share flagged; safe types: lower is better, contrast_*: higher)")
-    for t, v in ours["per_type"].items():
+    for t in cols[0][2]["per_type"]:
         r = f"{ref['per_type'][t]:10.3f}" if ref else f"{'-':>10s}"
-        print(f"  {t:30s} {v:10.3f} {r}")
-    print(f"held-out category-labelled prompts (test split, n={cat['n']})")
-    print(f"  top-1 acc {cat['top1']:.3f}   top-3 acc {cat['top3']:.3f}   macro-F1 {cat['macro_f1']:.3f}")
+        print(f"  {t:30s}" + "".join(f"{g['per_type'][t]:10.3f}" for _, _, g, _ in cols) + r)
+    for i, (_, _, _, cat) in enumerate(cols):
+        print(f"held-out category-labelled prompts [{i}] (test split, n={cat['n']}): "
+              f"top-1 acc {cat['top1']:.3f}   top-3 acc {cat['top3']:.3f}   macro-F1 {cat['macro_f1']:.3f}")
 
 
 if __name__ == "__main__":

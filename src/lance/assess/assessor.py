@@ -20,6 +20,7 @@ import torch
 from lance.assess.checkpoint import LECheckpoint, load_checkpoint
 from lance.assess.distribution import RiskDistribution
 from lance.assess.encoder import Encoder, get_encoder
+from lance.assess.encoder_top import TOP_TAG
 from lance.config import LanceSettings
 from lance.errors import InputError
 from lance.taxonomy import Taxonomy, load_taxonomy
@@ -110,8 +111,13 @@ def load_assessor(settings: LanceSettings | None = None, *, taxonomy: Taxonomy |
     """Build the assessor from settings (``le_checkpoint``, ``taxonomy``, ``encoder``)."""
     settings = settings or LanceSettings()
     tax = taxonomy or load_taxonomy(settings.taxonomy)
-    encoder = get_encoder(settings.encoder.name, batch_size=settings.encoder.batch_size, max_chars=settings.encoder.max_chars)
-    ckpt = load_checkpoint(settings.le_checkpoint, taxonomy_fingerprint=tax.fingerprint(), encoder_name=encoder.name)
+    ckpt = load_checkpoint(settings.le_checkpoint, taxonomy_fingerprint=tax.fingerprint())
+    name = settings.encoder.name
+    # a checkpoint trained on the gate-tuned variant of the configured encoder uses that variant
+    if ckpt.encoder_name == name + TOP_TAG:
+        name = ckpt.encoder_name
+    encoder = get_encoder(name, batch_size=settings.encoder.batch_size, max_chars=settings.encoder.max_chars)
+    ckpt.check(encoder_name=encoder.name, where=str(settings.le_checkpoint or "(packaged default)"))
     return LabelEnhancementAssessor(encoder, ckpt)
 
 

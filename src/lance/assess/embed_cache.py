@@ -28,7 +28,7 @@ def embed(texts: Sequence[str], encoder: Encoder, cache_dir: Path | None = None)
     """``encoder.encode(texts)``, reusing and extending the on-disk cache when one is given."""
     if cache_dir is None:
         return encoder.encode(list(texts))
-    store = _store_dir(Path(cache_dir), encoder.name)
+    store = _store_dir(Path(cache_dir), getattr(encoder, "cache_key", encoder.name))
     keys_file, mat_file = store / "keys.txt", store / "emb.npy"
     known: dict[str, int] = {}
     mat = np.zeros((0, encoder.dim), dtype=np.float32)

@@ -52,7 +52,11 @@ class SentenceTransformerEncoder:
     def __init__(self, name: str = DEFAULT_ENCODER, *, batch_size: int = 64, max_chars: int = 4000) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        path = _resolve_path(name)
+        from lance.assess.encoder_top import TOP_TAG
+
+        # "<base>+lance-top-v1": the base encoder with the gate-tuned top layer(s) swapped in
+        base, tuned = (name[: -len(TOP_TAG)], True) if name.endswith(TOP_TAG) else (name, False)
+        path = _resolve_path(base)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -62,6 +66,15 @@ class SentenceTransformerEncoder:
             self._model = SentenceTransformer(str(path), device="cpu")
         except (OSError, ValueError) as exc:
             raise ModelFileError(f"could not load encoder from {path}: {exc}") from None
+        if tuned:
+            from lance.assess.encoder_top import apply_top, load_top
+
+            top = load_top()
+            if top.get("name") != name:
+                raise ModelFileError(f"the packaged encoder top is {top.get('name')!r}, not {name!r}")
+            apply_top(self._model, top)
+        #: On-disk embedding caches are keyed by this: the tuned top's content, not just its name.
+        self.cache_key = f"{name}-{top['digest']}" if tuned else name
         self.name = name
         self.dim = int(self._model.get_embedding_dimension() or 0)
         self.batch_size = batch_size

@@ -1,0 +1,64 @@
+"""MiniLM with its top layer(s) fine-tuned for the safety gate: the assessor's encoder.
+
+The untouched MiniLM stays what ``get_encoder()`` returns (similarity checks need it); this
+variant is named ``all-MiniLM-L6-v2+lance-top-v1`` so an LE checkpoint trained on it refuses
+any other encoder. Its tuned weights (fp16, one BERT layer, ~3.5 MB) ship in
+``checkpoints/encoder_top.pt``; ``lance.assess.finetune`` reproduces them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lance.errors import ModelFileError
+
+TOP_TAG = "+lance-top-v1"
+TOP_FORMAT = "lance-encoder-top/1"
+
+
+def default_top_path() -> Path:
+    return Path(str(files("lance.assess").joinpath("checkpoints", "encoder_top.pt")))
+
+
+def save_top(path: Path, state: dict[str, torch.Tensor], *, name: str, info: dict[str, Any]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    torch.save({"format": TOP_FORMAT, "name": name, "state": state, "info": info}, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_top(path: Path | None = None) -> dict[str, Any]:
+    path = Path(path) if path is not None else default_top_path()
+    if not path.is_file():
+        raise ModelFileError(f"fine-tuned encoder top not found: {path} (reproduce it with `python -m lance.assess.finetune`)")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a corrupt file
+        raise ModelFileError(f"encoder top {path} is unreadable ({type(exc).__name__})") from None
+    if not isinstance(raw, dict) or raw.get("format") != TOP_FORMAT:
+        raise ModelFileError(f"{path} is not a LANCE encoder-top file (expected format {TOP_FORMAT!r})")
+    raw["digest"] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return raw
+
+
+def apply_top(st_model: Any, raw: dict[str, Any]) -> None:
+    """Load the tuned layer weights into a sentence-transformers MiniLM, in place."""
+    layers = st_model[0].auto_model.encoder.layer
+    groups: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in raw["state"].items():
+        idx, _, rest = key.partition(".")
+        groups.setdefault(int(idx), {})[rest] = value
+    try:
+        for idx, sd in groups.items():
+            layer = layers[idx]
+            ref = layer.state_dict()
+            layer.load_state_dict({k: v.to(ref[k].dtype) for k, v in sd.items()})
+    except (IndexError, KeyError, RuntimeError) as exc:
+        raise ModelFileError(f"encoder top does not fit the base encoder: {str(exc).splitlines()[0]}") from None

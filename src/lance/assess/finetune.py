@@ -1,0 +1,262 @@
+"""Fine-tune MiniLM's top transformer layer(s) for the safety gate, cheaply.
+
+The frozen mean-pooled MiniLM embedding barely separates harmful prompts from benign
+look-alikes ("kill a Python process"). Re-training only the last layer(s) plus pooling with a
+supervised safe/unsafe (+ known category) objective fixes most of that at a small cost: the
+hidden states entering the tuned layer(s) are computed once (token level, with masks), then
+only the top runs per step. Selection uses the training mix's own test split; XSTest is
+never used here.
+
+    python -m lance.assess.finetune --top-output src/lance/assess/checkpoints/encoder_top.pt \
+        --le-output src/lance/assess/checkpoints/default.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+MAX_TOKENS = 256
+
+
+def _bert(encoder: Any) -> Any:
+    return encoder._model[0].auto_model
+
+
+def _additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+def run_layers(layers: Sequence[nn.Module], h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    am = _additive_mask(mask, h.dtype)
+    for layer in layers:
+        out = layer(h, attention_mask=am)
+        h = out[0] if isinstance(out, tuple) else out
+    return h
+
+
+def pool(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean pooling over real tokens, then L2 normalisation (as sentence-transformers does)."""
+    m = mask.unsqueeze(-1).to(h.dtype)
+    e = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    return nn.functional.normalize(e, dim=-1)
+
+
+@torch.no_grad()
+def hidden_states(encoder: Any, texts: Sequence[str], n_top: int, batch: int = 64, max_tokens: int = MAX_TOKENS,
+                  log: Any = print) -> list[torch.Tensor]:
+    """Per text, the (tokens, 384) fp16 hidden state entering the top ``n_top`` layers."""
+    bert = _bert(encoder)
+    tok = encoder._model.tokenizer
+    n_layers = len(bert.encoder.layer)
+    enc = tok(list(texts), truncation=True, max_length=max_tokens)
+    ids = enc["input_ids"]
+    order = np.argsort([len(i) for i in ids])
+    out: list[torch.Tensor | None] = [None] * len(ids)
+    t0 = time.perf_counter()
+    for s in range(0, len(order), batch):
+        idx = order[s : s + batch]
+        L = max(len(ids[i]) for i in idx)
+        x = torch.zeros(len(idx), L, dtype=torch.long)
+        m = torch.zeros(len(idx), L, dtype=torch.long)
+        for j, i in enumerate(idx):
+            x[j, : len(ids[i])] = torch.tensor(ids[i])
+            m[j, : len(ids[i])] = 1
+        hs = bert(input_ids=x, attention_mask=m, output_hidden_states=True).hidden_states[n_layers - n_top]
+        for j, i in enumerate(idx):
+            out[i] = hs[j, : len(ids[i])].to(torch.float16).clone()
+        if log and (s // batch) % 40 == 0:
+            log(f"  hidden states {s + len(idx)}/{len(ids)} ({time.perf_counter() - t0:.0f}s)")
+    return out  # type: ignore[return-value]
+
+
+def _pad(hs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    L = max(h.shape[0] for h in hs)
+    x = torch.zeros(len(hs), L, hs[0].shape[1])
+    m = torch.zeros(len(hs), L, dtype=torch.long)
+    for j, h in enumerate(hs):
+        x[j, : h.shape[0]] = h.float()
+        m[j, : h.shape[0]] = 1
+    return x, m
+
+
+@torch.no_grad()
+def embed_top(layers: Sequence[nn.Module], hs: Sequence[torch.Tensor], batch: int = 128) -> np.ndarray:
+    """Pooled, normalised embeddings from cached hidden states through ``layers``."""
+    for layer in layers:
+        layer.eval()
+    order = np.argsort([h.shape[0] for h in hs])
+    out = np.zeros((len(hs), hs[0].shape[1]), dtype=np.float32)
+    for s in range(0, len(order), batch):
+        idx = order[s : s + batch]
+        x, m = _pad([hs[i] for i in idx])
+        out[idx] = pool(run_layers(layers, x, m), m).numpy()
+    return out
+
+
+def train_top(layers: list[nn.Module], hs: Sequence[torch.Tensor], unsafe: np.ndarray, known: np.ndarray, *,
+              epochs: int = 2, lr: float = 3e-5, head_lr: float = 1e-3, batch: int = 32, lambda_cat: float = 0.5,
+              seed: int = 0, log: Any = print) -> dict[str, Any]:
+    """Supervised fine-tuning of ``layers`` in place: balanced BCE on unsafe + CE on known categories."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    dim, n_cls = hs[0].shape[1], known.shape[1]
+    head = nn.Linear(dim, n_cls)  # column 0: unsafe logit; 1..: category logits
+    scale = 20.0
+    params = [p for layer in layers for p in layer.parameters()]
+    opt = torch.optim.AdamW([{"params": params, "lr": lr}, {"params": head.parameters(), "lr": head_lr}],
+                            weight_decay=0.01)
+    n = len(hs)
+    pos = float(unsafe.sum())
+    w = np.where(unsafe >= 0.5, n / (2 * pos), n / (2 * (n - pos))).astype(np.float32)
+    order = np.argsort([h.shape[0] for h in hs])
+    chunks = [order[s : s + batch] for s in range(0, n, batch)]
+    total_steps = epochs * len(chunks)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * max(0.0, 1 - s / total_steps))
+    hist: list[float] = []
+    t0 = time.perf_counter()
+    for ep in range(epochs):
+        for layer in layers:
+            layer.train()
+        tot = 0.0
+        for k, ci in enumerate(rng.permutation(len(chunks))):
+            idx = chunks[ci]
+            x, m = _pad([hs[i] for i in idx])
+            e = pool(run_layers(layers, x, m), m)
+            logits = head(e) * scale / math.sqrt(dim) * 4
+            y = torch.from_numpy(unsafe[idx])
+            wt = torch.from_numpy(w[idx])
+            bce = nn.functional.binary_cross_entropy_with_logits(logits[:, 0], y, weight=wt)
+            kn = torch.from_numpy(known[idx, 1:])
+            has = kn.sum(1) > 0
+            loss = bce
+            if has.any():
+                logp = torch.log_softmax(logits[has, 1:], -1)
+                tgt = kn[has] / kn[has].sum(1, keepdim=True)
+                loss = loss + lambda_cat * (-(logp * tgt).sum(1)).mean()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            tot += float(loss.detach())
+            if log and k % 100 == 0:
+                log(f"  epoch {ep} step {k}/{len(chunks)} loss {tot / (k + 1):.4f} ({time.perf_counter() - t0:.0f}s)")
+        hist.append(tot / len(chunks))
+    for layer in layers:
+        layer.eval()
+    return {"epoch_loss": hist, "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def top_state(layers: Sequence[nn.Module], n_layers: int) -> dict[str, torch.Tensor]:
+    """fp16 state of the tuned layers keyed by their index in the full encoder."""
+    first = n_layers - len(layers)
+    return {f"{first + i}.{k}": v.detach().to(torch.float16).clone()
+            for i, layer in enumerate(layers) for k, v in layer.state_dict().items()}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    ap = argparse.ArgumentParser(description="fine-tune MiniLM's top layer(s) for the gate, then the LE head")
+    ap.add_argument("--n-top", type=int, default=1)
+    ap.add_argument("--epochs", type=int, default=2, help="0 = no tuning (the frozen baseline)")
+    ap.add_argument("--lr", type=float, default=3e-5)
+    ap.add_argument("--lambda-cat", type=float, default=0.5)
+    ap.add_argument("--max-per-part", type=int, default=3000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-tokens", type=int, default=64, help="tokens per training text (the gate reads prompts' openings)")
+    ap.add_argument("--top-output", type=Path, default=None)
+    ap.add_argument("--le-output", type=Path, default=None)
+    ap.add_argument("--report-xstest", action="store_true", help="also print XSTest (report only)")
+    ap.add_argument("--hs-cache", type=Path, default=None, help="torch file caching hidden states between runs")
+    args = ap.parse_args(argv)
+
+    from sklearn.metrics import roc_auc_score
+
+    from lance.assess.checkpoint import LECheckpoint
+    from lance.assess.encoder import DEFAULT_ENCODER, get_encoder
+    from lance.assess.encoder_top import TOP_TAG, save_top
+    from lance.assess.model import LEHyperParams
+    from lance.assess.train import TrainConfig, fit, targets
+    from lance.datasets import load_dataset, training_mix
+    from lance.taxonomy import load_taxonomy
+
+    tax = load_taxonomy()
+    enc = get_encoder()
+    bert = _bert(enc)
+    n_layers = len(bert.encoder.layer)
+    train = training_mix(args.seed, max_per_part=args.max_per_part)
+    test = training_mix(args.seed, splits=("test",), max_per_part=args.max_per_part)
+    held = [r for n in ("do_not_answer", "harmbench", "jbb_behaviors", "strongreject", "coconot")
+            for r in load_dataset(n) if r.split == "test" and r.categories and r.label == "unsafe"]
+    xs = load_dataset("xstest") if args.report_xstest else []
+    texts = [r.text for r in train] + [r.text for r in test] + [r.text for r in held] + [r.text for r in xs]
+    key = (args.n_top, args.max_tokens, len(texts), hashlib.sha256('\x00'.join(texts).encode('utf-8', 'surrogatepass')).hexdigest())
+    hs = None
+    if args.hs_cache and args.hs_cache.exists():
+        blob = torch.load(args.hs_cache, weights_only=False)
+        if blob["key"] == key:
+            hs = blob["hs"]
+    if hs is None:
+        print(f"hidden states for {len(texts)} texts")
+        hs = hidden_states(enc, texts, args.n_top, max_tokens=args.max_tokens)
+        if args.hs_cache:
+            torch.save({"key": key, "hs": hs}, args.hs_cache)
+    a, b, c = len(train), len(train) + len(test), len(train) + len(test) + len(held)
+    u_tr, k_tr = targets(train, tax.ids)
+    import copy
+
+    layers = [copy.deepcopy(layer) for layer in bert.encoder.layer[n_layers - args.n_top :]]
+    # --epochs 0: the frozen baseline through the very same path (truncation, LE head, seed)
+    info = train_top(layers, hs[:a], u_tr, k_tr, epochs=args.epochs, lr=args.lr, lambda_cat=args.lambda_cat,
+                     seed=args.seed) if args.epochs > 0 else {"frozen": True}
+    print(f"top trained: {info}")
+    emb = embed_top(layers, hs)
+    hp = LEHyperParams()
+    model, hist = fit(emb[:a], u_tr, k_tr, hp, TrainConfig(seed=args.seed), progress=False)
+    print(f"LE head: best epoch {hist['best_epoch']} of {hist['epochs_run']}")
+    probs, _ = model.predict(torch.from_numpy(emb))
+    probs = probs.numpy()
+    u_te = np.array([r.label == "unsafe" for r in test])
+    print(f"mix test split gate AUROC {roc_auc_score(u_te, 1 - probs[a:b, 0]):.4f} (n={b - a})")
+    lookalike = np.array([r.label == "unsafe" or r.source == "coconot" for r in test])
+    print(f"mix test unsafe vs CoCoNot look-alikes AUROC "
+          f"{roc_auc_score(u_te[lookalike], 1 - probs[a:b, 0][lookalike]):.4f} (n={int(lookalike.sum())})")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+    from gate_quality import category_scores, gate_scores  # type: ignore[import-not-found]
+
+    cat = category_scores(tax.ids, probs[b:c], [r.categories for r in held])
+    print(f"held-out categories n={cat['n']} top-1 {cat['top1']:.3f} top-3 {cat['top3']:.3f} macro-F1 {cat['macro_f1']:.3f}")
+    if xs:
+        g = gate_scores(np.array([r.label == "unsafe" for r in xs]).astype(int), 1 - probs[c:, 0],
+                        [str(r.meta.get("type")) for r in xs])
+        print(f"XSTest (report only) AUROC {g['auroc']:.4f} safe flagged @95% {g['safe_flagged']:.3f}")
+    name = f"{DEFAULT_ENCODER}{TOP_TAG}"
+    command = "python -m lance.assess.finetune " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    if args.top_output:
+        save_top(args.top_output, top_state(layers, n_layers), name=name,
+                 info={"n_top": args.n_top, "train": info, "command": command, "seed": args.seed})
+        print(f"wrote {args.top_output}")
+    if args.le_output:
+        meta = {"n_records": a, "n_unsafe": int(u_tr.sum()), "n_categorised": int((k_tr[:, 1:].sum(1) > 0).sum()),
+                "sources": sorted({r.source for r in train}), "train_config": TrainConfig(seed=args.seed).model_dump(),
+                "history": {k: v for k, v in hist.items() if k not in ("train_loss", "val_loss")}, "command": command}
+        LECheckpoint(model=model, taxonomy_fingerprint=tax.fingerprint(), taxonomy_ids=tax.ids, encoder_name=name,
+                     info=meta).save(args.le_output)
+        print(f"wrote {args.le_output}")
+
+
+if __name__ == "__main__":
+    main()

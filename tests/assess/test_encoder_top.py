@@ -1,0 +1,25 @@
+"""The gate-tuned encoder-top file: clear errors for a missing or foreign file."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lance.assess.encoder_top import TOP_TAG, load_top
+from lance.errors import ModelFileError
+
+
+def test_missing_corrupt_or_foreign_top_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelFileError, match="not found"):
+        load_top(tmp_path / "missing.pt")
+    bad = tmp_path / "top.pt"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(ModelFileError, match="unreadable"):
+        load_top(bad)
+    torch.save({"x": 1}, bad)
+    with pytest.raises(ModelFileError, match="not a LANCE encoder-top"):
+        load_top(bad)
+
+
+def test_tag_names_the_variant():
+    assert TOP_TAG.startswith("+lance-top")
