@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 import yaml
 
 from lance.backends import ChatModel, Completion, GenerateParams, Message, to_messages
-from lance.backends.local_server import free_port
+from lance.backends.local_server import free_port, wait_until_serving
 from lance.config import LanceSettings, load_settings
 from lance.server.upstream import ObservedChatModel
 
@@ -72,16 +71,11 @@ class LanceServeProcess:
         return self.log_path.read_text(errors="replace")[-3000:]
 
     def wait_ready(self, timeout: float = 240) -> LanceServeProcess:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"lance serve exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
+        state = wait_until_serving(self.proc, f"{self.url}/health", timeout)
+        if state == "ready":
+            return self
+        if state == "exited":
+            raise RuntimeError(f"lance serve exited with {self.proc.returncode}:\n{self.log()}")
         raise RuntimeError(f"lance serve not ready after {timeout}s:\n{self.log()}")
 
     def terminate(self) -> None:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import httpx
 
@@ -25,6 +25,21 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def wait_until_serving(proc: subprocess.Popen[bytes], url: str, timeout: float) -> Literal["ready", "exited", "timeout"]:
+    """Poll ``url`` until it answers 200, the child process exits, or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return "exited"
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return "ready"
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return "timeout"
 
 
 class LocalLlamaServer:
@@ -68,18 +83,13 @@ class LocalLlamaServer:
         # The server logs a lot; an unread pipe would fill up and stall it, so log to a file.
         self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self._log)
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self._log.seek(0)
-                err = self._log.read().decode(errors="replace")[-500:]
-                raise BackendUnavailable(f"llama.cpp server exited with {self.proc.returncode}: {err}")
-            try:
-                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
+        state = wait_until_serving(self.proc, f"{self.base_url}/models", self.startup_timeout)
+        if state == "ready":
+            return self
+        if state == "exited":
+            self._log.seek(0)
+            err = self._log.read().decode(errors="replace")[-500:]
+            raise BackendUnavailable(f"llama.cpp server exited with {self.proc.returncode}: {err}")
         self.stop()
         raise BackendUnavailable(f"llama.cpp server did not come up within {self.startup_timeout:.0f}s")
 
