@@ -4,99 +4,93 @@ PAIR's custom behaviours). Every record is ``unsafe``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from lance.datasets._io import clean, make_record, read_csv, read_json
 from lance.datasets.records import Record
 from lance.taxonomy.maps import do_not_answer_key, map_label
 
 
+def _labelled_csv(
+    name: str,
+    file: str,
+    text_of: Callable[[dict[str, str]], str],
+    label_of: Callable[[dict[str, str]], str],
+    meta_of: Callable[[dict[str, str]], dict[str, Any]],
+) -> list[Record]:
+    """One unsafe record per CSV row with a non-empty prompt; ids count every row, so they
+    stay stable when a row's text is empty. ``label_of`` gives the source label to map."""
+    out = []
+    for i, r in enumerate(read_csv(name, file)):
+        text = text_of(r)
+        if text:
+            out.append(make_record(name, i, text, "unsafe", map_label(name, label_of(r)), **meta_of(r)))
+    return out
+
+
 def load_do_not_answer() -> list[Record]:
     """939 prompts; categories from the 61 specific harms (finer than the 12 harm types)."""
-    out = []
-    for i, r in enumerate(read_csv("do_not_answer", "do_not_answer_en.csv")):
-        text = clean(r["question"])
-        if text:
-            harm = do_not_answer_key(r["specific_harms"])
-            out.append(
-                make_record(
-                    "do_not_answer",
-                    i,
-                    text,
-                    "unsafe",
-                    map_label("do_not_answer", harm),
-                    risk_area=r["risk_area"],
-                    types_of_harm=r["types_of_harm"],
-                    specific_harm=harm,
-                    orig_id=r["id"],
-                )
-            )
-    return out
+    return _labelled_csv(
+        "do_not_answer",
+        "do_not_answer_en.csv",
+        lambda r: clean(r["question"]),
+        lambda r: do_not_answer_key(r["specific_harms"]),
+        lambda r: {
+            "risk_area": r["risk_area"],
+            "types_of_harm": r["types_of_harm"],
+            "specific_harm": do_not_answer_key(r["specific_harms"]),
+            "orig_id": r["id"],
+        },
+    )
 
 
 def load_harmbench() -> list[Record]:
     """400 behaviours. Contextual ones get their context prepended, as HarmBench does;
     HarmBench's own val/test split is kept in ``meta['orig_split']``."""
     val_ids = {r["BehaviorID"] for r in read_csv("harmbench", "harmbench_behaviors_text_val.csv")}
-    out = []
-    for i, r in enumerate(read_csv("harmbench", "harmbench_behaviors_text_all.csv")):
+
+    def text_of(r: dict[str, str]) -> str:
         behavior, context = clean(r["Behavior"]), clean(r["ContextString"])
-        text = f"{context}\n\n---\n\n{behavior}" if context else behavior
-        if behavior:
-            out.append(
-                make_record(
-                    "harmbench",
-                    i,
-                    text,
-                    "unsafe",
-                    map_label("harmbench", r["SemanticCategory"]),
-                    semantic_category=r["SemanticCategory"],
-                    functional_category=r["FunctionalCategory"],
-                    tags=r["Tags"],
-                    behavior_id=r["BehaviorID"],
-                    orig_split="val" if r["BehaviorID"] in val_ids else "test",
-                )
-            )
-    return out
+        if not behavior:
+            return ""
+        return f"{context}\n\n---\n\n{behavior}" if context else behavior
+
+    return _labelled_csv(
+        "harmbench",
+        "harmbench_behaviors_text_all.csv",
+        text_of,
+        lambda r: r["SemanticCategory"],
+        lambda r: {
+            "semantic_category": r["SemanticCategory"],
+            "functional_category": r["FunctionalCategory"],
+            "tags": r["Tags"],
+            "behavior_id": r["BehaviorID"],
+            "orig_split": "val" if r["BehaviorID"] in val_ids else "test",
+        },
+    )
 
 
 def load_jbb_behaviors() -> list[Record]:
     """100 JailbreakBench harmful behaviours (``Goal`` is the prompt)."""
-    out = []
-    for i, r in enumerate(read_csv("jbb_behaviors", "harmful-behaviors.csv")):
-        text = clean(r["Goal"])
-        if text:
-            out.append(
-                make_record(
-                    "jbb_behaviors",
-                    i,
-                    text,
-                    "unsafe",
-                    map_label("jbb_behaviors", r["Category"]),
-                    category=r["Category"],
-                    behavior=r["Behavior"],
-                    origin=r["Source"],
-                )
-            )
-    return out
+    return _labelled_csv(
+        "jbb_behaviors",
+        "harmful-behaviors.csv",
+        lambda r: clean(r["Goal"]),
+        lambda r: r["Category"],
+        lambda r: {"category": r["Category"], "behavior": r["Behavior"], "origin": r["Source"]},
+    )
 
 
 def load_strongreject() -> list[Record]:
     """313 forbidden prompts in 6 categories."""
-    out = []
-    for i, r in enumerate(read_csv("strongreject", "strongreject_dataset.csv")):
-        text = clean(r["forbidden_prompt"])
-        if text:
-            out.append(
-                make_record(
-                    "strongreject",
-                    i,
-                    text,
-                    "unsafe",
-                    map_label("strongreject", r["category"]),
-                    category=r["category"],
-                    origin=r["source"],
-                )
-            )
-    return out
+    return _labelled_csv(
+        "strongreject",
+        "strongreject_dataset.csv",
+        lambda r: clean(r["forbidden_prompt"]),
+        lambda r: r["category"],
+        lambda r: {"category": r["category"], "origin": r["source"]},
+    )
 
 
 def load_advbench() -> list[Record]:
