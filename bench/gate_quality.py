@@ -6,7 +6,10 @@ that share per XSTest type. Held-out (test split) category-labelled prompts: top
 accuracy (a hit when a known category is among the top risk categories) and macro-F1 of the
 top-1 risk category over the taxonomy ids present.
 
-    .venv/bin/python bench/gate_quality.py [--checkpoint PATH ...]
+Generalisation (neither set is in the training mix): AUROC on OpenAI's moderation samples
+(harm written against another taxonomy) and on IBM CAST's harmful vs harmless prompts.
+
+    .venv/bin/python bench/gate_quality.py [--checkpoint PATH ...] [--top ENCODER_TOP.pt]
 """
 
 from __future__ import annotations
@@ -76,6 +79,20 @@ def load_eval(encoder, cache_dir):
     return x_xs, y_xs, types, x_held, [r.categories for r in held]
 
 
+def generalisation(score, encoder, cache_dir) -> dict[str, float]:
+    """AUROC of ``score(embeddings)`` on openai_moderation and IBM CAST harmful/harmless."""
+    from lance.assess.embed_cache import embed
+    from lance.datasets import load_dataset
+
+    out = {}
+    sets = {"openai_moderation": load_dataset("openai_moderation"),
+            "ibm_cast_harmful": [r for r in load_dataset("ibm_cast") if r.meta.get("file") == "harmful"]}
+    for name, recs in sets.items():
+        x = embed([r.text for r in recs], encoder, cache_dir)
+        out[name] = float(roc_auc_score([r.label == "unsafe" for r in recs], score(x)))
+    return out
+
+
 def reference_baseline(encoder, cache_dir, x_xs, y_xs, types):
     """MiniLM + logistic regression: the mix's harmful prompts vs Alpaca (refusal_direction benign)."""
     from lance.assess.embed_cache import embed
@@ -88,7 +105,9 @@ def reference_baseline(encoder, cache_dir, x_xs, y_xs, types):
     x = embed([r.text for r in recs], encoder, cache_dir)
     y = np.array([1] * len(harmful) + [0] * len(alpaca))
     clf = LogisticRegression(max_iter=2000, C=1.0, class_weight="balanced").fit(x, y)
-    return gate_scores(y_xs, clf.predict_proba(x_xs)[:, 1], types)
+    g = gate_scores(y_xs, clf.predict_proba(x_xs)[:, 1], types)
+    g["general"] = generalisation(lambda z: clf.predict_proba(z)[:, 1], encoder, cache_dir)
+    return g
 
 
 def evaluate(path, cache) -> tuple[str, dict, dict]:
@@ -103,7 +122,9 @@ def evaluate(path, cache) -> tuple[str, dict, dict]:
     x_xs, y_xs, types, x_held, cats = load_eval(enc, cache)
     p_xs, _ = le.head(x_xs)
     p_held, _ = le.head(x_held)
-    return ckpt.encoder_name, gate_scores(y_xs, 1 - p_xs[:, 0], types), category_scores(le.ids, p_held, list(cats))
+    g = gate_scores(y_xs, 1 - p_xs[:, 0], types)
+    g["general"] = generalisation(lambda z: 1 - le.head(z)[0][:, 0], enc, cache)
+    return ckpt.encoder_name, g, category_scores(le.ids, p_held, list(cats))
 
 
 def main() -> None:
@@ -112,7 +133,13 @@ def main() -> None:
     ap.add_argument("--checkpoint", action="append", default=None,
                     help="LE checkpoint, repeatable: one column each, embedded with its own encoder (default: the packaged one)")
     ap.add_argument("--no-reference", action="store_true", help="skip the logistic-regression reference")
+    ap.add_argument("--top", default=None,
+                    help="encoder-top file for checkpoints trained on the +lance-top encoder (sets $LANCE_ENCODER_TOP)")
     args = ap.parse_args()
+    if args.top:
+        from lance.assess.encoder_top import TOP_ENV
+
+        os.environ[TOP_ENV] = args.top
     from lance.assess.checkpoint import default_checkpoint_path
     from lance.assess.encoder import get_encoder
     from lance.assets import default_cache_dir
@@ -137,6 +164,10 @@ def main() -> None:
     for t in cols[0][2]["per_type"]:
         r = f"{ref['per_type'][t]:10.3f}" if ref else f"{'-':>10s}"
         print(f"  {t:30s}" + "".join(f"{g['per_type'][t]:10.3f}" for _, _, g, _ in cols) + r)
+    print("generalisation (AUROC; sets never trained on)")
+    for key in cols[0][2]["general"]:
+        r = f"{ref['general'][key]:10.3f}" if ref else f"{'-':>10s}"
+        print(f"  {key:30s}" + "".join(f"{g['general'][key]:10.3f}" for _, _, g, _ in cols) + r)
     for i, (_, _, _, cat) in enumerate(cols):
         print(f"held-out category-labelled prompts [{i}] (test split, n={cat['n']}): "
               f"top-1 acc {cat['top1']:.3f}   top-3 acc {cat['top3']:.3f}   macro-F1 {cat['macro_f1']:.3f}")

@@ -9,6 +9,7 @@ any other encoder. Its tuned weights (fp16, one BERT layer, ~3.5 MB) ship in
 from __future__ import annotations
 
 import hashlib
+import os
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,16 @@ TOP_TAG = "+lance-top-v1"
 TOP_FORMAT = "lance-encoder-top/1"
 
 
+#: Environment variable naming an encoder-top file to use instead of the packaged one
+#: (candidate tops are tried without replacing the shipped file).
+TOP_ENV = "LANCE_ENCODER_TOP"
+
+
 def default_top_path() -> Path:
+    """``$LANCE_ENCODER_TOP`` when set, else the packaged ``checkpoints/encoder_top.pt``."""
+    env = os.environ.get(TOP_ENV)
+    if env:
+        return Path(env).expanduser()
     return Path(str(files("lance.assess").joinpath("checkpoints", "encoder_top.pt")))
 
 

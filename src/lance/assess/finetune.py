@@ -165,6 +165,33 @@ def top_state(layers: Sequence[nn.Module], n_layers: int) -> dict[str, torch.Ten
             for i, layer in enumerate(layers) for k, v in layer.state_dict().items()}
 
 
+def cached_hidden_states(encoder: Any, texts: Sequence[str], n_top: int, max_tokens: int,
+                         cache: Path | None) -> list[torch.Tensor]:
+    """``hidden_states`` with a per-text on-disk cache (only new texts are computed)."""
+    def h(t: str) -> str:
+        return hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest()
+
+    store: dict[str, torch.Tensor] = {}
+    if cache and cache.exists():
+        blob = torch.load(cache, weights_only=False)
+        if blob.get("key") == (n_top, max_tokens) and isinstance(blob.get("hs"), dict):
+            store = blob["hs"]
+    missing = sorted({t for t in texts if h(t) not in store})
+    if missing:
+        print(f"hidden states for {len(missing)} new texts ({len(store)} cached)")
+        for t, v in zip(missing, hidden_states(encoder, missing, n_top, max_tokens=max_tokens)):
+            store[h(t)] = v
+        if cache:
+            torch.save({"key": (n_top, max_tokens), "hs": store}, cache)
+    return [store[h(t)] for t in texts]
+
+
+def _auroc(y: np.ndarray, s: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     ap = argparse.ArgumentParser(description="fine-tune MiniLM's top layer(s) for the gate, then the LE head")
@@ -175,13 +202,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--max-per-part", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-tokens", type=int, default=64, help="tokens per training text (the gate reads prompts' openings)")
+    ap.add_argument("--lookalikes", action="store_true",
+                    help="train on lance.datasets.lookalikes.gate_mix: + generated look-alikes and mined alarming Alpaca")
+    ap.add_argument("--no-mine", action="store_true", help="with --lookalikes: no mined Alpaca prompts")
+    ap.add_argument("--exclude-families", default="",
+                    help="comma-separated look-alike families held out of training and selection (generalisation check)")
     ap.add_argument("--top-output", type=Path, default=None)
     ap.add_argument("--le-output", type=Path, default=None)
     ap.add_argument("--report-xstest", action="store_true", help="also print XSTest (report only)")
     ap.add_argument("--hs-cache", type=Path, default=None, help="torch file caching hidden states between runs")
+    ap.add_argument("--results-json", type=Path, default=None, help="write every printed metric here")
     args = ap.parse_args(argv)
 
-    from sklearn.metrics import roc_auc_score
+    import json
+    import sys
 
     from lance.assess.checkpoint import LECheckpoint
     from lance.assess.encoder import DEFAULT_ENCODER, get_encoder
@@ -189,30 +223,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     from lance.assess.model import LEHyperParams
     from lance.assess.train import TrainConfig, fit, targets
     from lance.datasets import load_dataset, training_mix
+    from lance.datasets.lookalikes import SOURCE, gate_mix, has_alarming_words, lookalike_records
     from lance.taxonomy import load_taxonomy
 
     tax = load_taxonomy()
     enc = get_encoder()
     bert = _bert(enc)
     n_layers = len(bert.encoder.layer)
-    train = training_mix(args.seed, max_per_part=args.max_per_part)
-    test = training_mix(args.seed, splits=("test",), max_per_part=args.max_per_part)
+    excl = [f for f in args.exclude_families.split(",") if f]
+    if args.lookalikes:
+        train = gate_mix(args.seed, exclude=excl, mine=not args.no_mine, max_per_part=args.max_per_part)
+    else:
+        train = training_mix(args.seed, max_per_part=args.max_per_part)
+    # selection data: always the full gate mix's test split (same for every candidate)
+    test = gate_mix(args.seed, splits=("test",), exclude=excl, max_per_part=args.max_per_part)
     held = [r for n in ("do_not_answer", "harmbench", "jbb_behaviors", "strongreject", "coconot")
             for r in load_dataset(n) if r.split == "test" and r.categories and r.label == "unsafe"]
+    # generalisation: never trained on or selected with
+    gen_fam = lookalike_records(families=excl) if excl else []
+    mod = load_dataset("openai_moderation")
+    cast = [r for r in load_dataset("ibm_cast") if r.meta.get("file") == "harmful"]
     xs = load_dataset("xstest") if args.report_xstest else []
-    texts = [r.text for r in train] + [r.text for r in test] + [r.text for r in held] + [r.text for r in xs]
-    key = (args.n_top, args.max_tokens, len(texts), hashlib.sha256('\x00'.join(texts).encode('utf-8', 'surrogatepass')).hexdigest())
-    hs = None
-    if args.hs_cache and args.hs_cache.exists():
-        blob = torch.load(args.hs_cache, weights_only=False)
-        if blob["key"] == key:
-            hs = blob["hs"]
-    if hs is None:
-        print(f"hidden states for {len(texts)} texts")
-        hs = hidden_states(enc, texts, args.n_top, max_tokens=args.max_tokens)
-        if args.hs_cache:
-            torch.save({"key": key, "hs": hs}, args.hs_cache)
-    a, b, c = len(train), len(train) + len(test), len(train) + len(test) + len(held)
+    parts = [train, test, held, gen_fam, mod, cast, xs]
+    texts = [r.text for p in parts for r in p]
+    cuts = np.cumsum([0] + [len(p) for p in parts])
+    hs = cached_hidden_states(enc, texts, args.n_top, args.max_tokens, args.hs_cache)
+    a = cuts[1]
     u_tr, k_tr = targets(train, tax.ids)
     import copy
 
@@ -226,35 +262,61 @@ def main(argv: Sequence[str] | None = None) -> None:
     model, hist = fit(emb[:a], u_tr, k_tr, hp, TrainConfig(seed=args.seed), progress=False)
     print(f"LE head: best epoch {hist['best_epoch']} of {hist['epochs_run']}")
     probs, _ = model.predict(torch.from_numpy(emb))
-    probs = probs.numpy()
+    risk = 1 - probs.numpy()[:, 0]
+    seg = {name: risk[cuts[i]:cuts[i + 1]] for i, name in enumerate(("train", "test", "held", "fam", "mod", "cast", "xs"))}
+    res: dict[str, Any] = {"args": vars(args) | {k: str(v) for k, v in vars(args).items() if isinstance(v, Path)},
+                           "n_train": int(a)}
+
     u_te = np.array([r.label == "unsafe" for r in test])
-    print(f"mix test split gate AUROC {roc_auc_score(u_te, 1 - probs[a:b, 0]):.4f} (n={b - a})")
-    lookalike = np.array([r.label == "unsafe" or r.source == "coconot" for r in test])
-    print(f"mix test unsafe vs CoCoNot look-alikes AUROC "
-          f"{roc_auc_score(u_te[lookalike], 1 - probs[a:b, 0][lookalike]):.4f} (n={int(lookalike.sum())})")
-    import sys
+    res["test_gate_auroc"] = _auroc(u_te, seg["test"])
+    groups = {
+        "coconot_contrast": lambda r: r.source == "coconot",
+        "generated": lambda r: r.source == SOURCE,
+        "alarming_public": lambda r: r.source != SOURCE and has_alarming_words(r.text),
+    }
+    look = np.zeros(len(test), bool)
+    for gname, f in groups.items():
+        m = np.array([r.label == "unsafe" or f(r) for r in test])
+        look |= m & ~u_te
+        res[f"test_unsafe_vs_{gname}_auroc"] = _auroc(u_te[m], seg["test"][m])
+    mm = look | u_te
+    res["test_lookalike_auroc"] = _auroc(u_te[mm], seg["test"][mm])
+    thr = float(np.quantile(seg["test"][u_te], 0.05))
+    res["test_lookalikes_flagged_at95"] = float((seg["test"][look] >= thr).mean())
+    if gen_fam:
+        res["heldout_families_flagged_at95"] = {f: float((seg["fam"][[r.meta["family"] == f for r in gen_fam]] >= thr).mean())
+                                                for f in excl}
+    y_mod = np.array([r.label == "unsafe" for r in mod])
+    res["openai_moderation_auroc"] = _auroc(y_mod, seg["mod"])
+    y_cast = np.array([r.label == "unsafe" for r in cast])
+    res["ibm_cast_harmful_auroc"] = _auroc(y_cast, seg["cast"])
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
     from gate_quality import category_scores, gate_scores  # type: ignore[import-not-found]
 
-    cat = category_scores(tax.ids, probs[b:c], [r.categories for r in held])
-    print(f"held-out categories n={cat['n']} top-1 {cat['top1']:.3f} top-3 {cat['top3']:.3f} macro-F1 {cat['macro_f1']:.3f}")
+    res["held_categories"] = category_scores(tax.ids, probs.numpy()[cuts[2]:cuts[3]], [r.categories for r in held])
     if xs:
-        g = gate_scores(np.array([r.label == "unsafe" for r in xs]).astype(int), 1 - probs[c:, 0],
+        g = gate_scores(np.array([r.label == "unsafe" for r in xs]).astype(int), seg["xs"],
                         [str(r.meta.get("type")) for r in xs])
-        print(f"XSTest (report only) AUROC {g['auroc']:.4f} safe flagged @95% {g['safe_flagged']:.3f}")
+        res["xstest"] = g
+    for k, v in res.items():
+        if k != "args":
+            print(f"{k}: {json.dumps(v) if isinstance(v, dict) else v}")
+    if args.results_json:
+        args.results_json.parent.mkdir(parents=True, exist_ok=True)
+        args.results_json.write_text(json.dumps(res, indent=1, default=str))
     name = f"{DEFAULT_ENCODER}{TOP_TAG}"
-    command = "python -m lance.assess.finetune " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    command = "python -m lance.assess.finetune " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.top_output:
         save_top(args.top_output, top_state(layers, n_layers), name=name,
                  info={"n_top": args.n_top, "train": info, "command": command, "seed": args.seed})
         print(f"wrote {args.top_output}")
     if args.le_output:
-        meta = {"n_records": a, "n_unsafe": int(u_tr.sum()), "n_categorised": int((k_tr[:, 1:].sum(1) > 0).sum()),
+        meta = {"n_records": int(a), "n_unsafe": int(u_tr.sum()), "n_categorised": int((k_tr[:, 1:].sum(1) > 0).sum()),
                 "sources": sorted({r.source for r in train}), "train_config": TrainConfig(seed=args.seed).model_dump(),
                 "history": {k: v for k, v in hist.items() if k not in ("train_loss", "val_loss")}, "command": command}
-        LECheckpoint(model=model, taxonomy_fingerprint=tax.fingerprint(), taxonomy_ids=tax.ids, encoder_name=name,
-                     info=meta).save(args.le_output)
+        LECheckpoint(model=model, taxonomy_fingerprint=tax.fingerprint(), taxonomy_ids=tax.ids,
+                     encoder_name=name if args.epochs > 0 else DEFAULT_ENCODER, info=meta).save(args.le_output)
         print(f"wrote {args.le_output}")
 
 
