@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from lance.assess.sharing import shared
 from lance.errors import ConfigError, InputError, ModelFileError
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
@@ -82,6 +83,7 @@ class SentenceTransformerEncoder:
         #: Maximum tokens the model reads; longer texts are truncated by the tokenizer.
         self.max_seq_length = int(self._model.max_seq_length)
 
+    @shared
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if isinstance(texts, str):
             raise InputError("encode() takes a list of texts, not a single string")

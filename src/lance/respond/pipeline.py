@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from lance.assess.distribution import Assessor, RiskDistribution
 from lance.assess.encoder import Encoder
+from lance.assess.sharing import reuse_embeddings
 from lance.backends.base import ChatModel, Completion, GenerateParams, Message, MessagesLike, Usage, to_messages
 from lance.config import LanceSettings
 from lance.errors import LanceError, ModelFileError
@@ -120,6 +121,10 @@ class Pipeline:
 
     # --- refine
     def refine(self, prompt: MessagesLike) -> RefineResult:
+        with reuse_embeddings():
+            return self._refine(prompt)
+
+    def _refine(self, prompt: MessagesLike) -> RefineResult:
         t0 = time.perf_counter()
         _, _, text, judge, dist = self._assess_turn(prompt)
         traj = self.refiner.run(text, dist, assessor=judge, max_steps=max(1, self.config.max_steps), done=self._done)
@@ -173,6 +178,11 @@ class Pipeline:
         return refusal
 
     def respond(self, prompt: MessagesLike, params: GenerateParams | None = None) -> LanceResult:
+        # One request, one embedding per text: the post-check and the refiner reuse the prompt's.
+        with reuse_embeddings():
+            return self._respond(prompt, params)
+
+    def _respond(self, prompt: MessagesLike, params: GenerateParams | None) -> LanceResult:
         t0 = time.perf_counter()
         msgs, idx, text, judge, dist = self._assess_turn(prompt)
         decision = self.route(dist)
