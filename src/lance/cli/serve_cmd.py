@@ -45,6 +45,7 @@ def serve(
     from lance.lance import Lance
     from lance.server.app import create_app
     from lance.server.config import server_config
+    from lance.server.run import limit_cpu
     from lance.server.run import serve as run_server
 
     settings = STATE.settings()
@@ -61,6 +62,7 @@ def serve(
         expose_gradients=expose_gradients,
         debug=server_debug,
     )
+    limit_cpu(config)
     models, backend = _build(settings, passthrough)
     try:
         with err_console.status("loading models...", spinner="dots"):

@@ -120,7 +120,7 @@ def request_params(req: ChatCompletionRequest, base: GenerateParams, config: Ser
 def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     """Build the server around a ``Lance`` (or any ``Responder``)."""
     config = config or ServerConfig()
-    responder: Responder = as_responder(lance, config.model_name)
+    responder: Responder = as_responder(lance, config.model_name, workers=config.max_concurrency)
     model_name = config.model_name or responder.name
     started = int(time.time())
 

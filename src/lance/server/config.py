@@ -6,6 +6,8 @@
       api_keys: [sk-team-a, sk-team-b]   # or LANCE_API_KEYS=sk-a,sk-b
       max_concurrency: 4                 # requests running the pipeline at once
       max_queue: 32                      # requests waiting; beyond that: 429
+      torch_threads: 1                   # CPU threads per assessment encode
+      encode_slots: 1                    # assessment encodes running at once
 
 Secrets never appear in ``repr`` so a logged config does not leak them.
 """
@@ -52,6 +54,11 @@ class ServerConfig(BaseModel):
     debug: bool = False
     #: Seconds uvicorn waits for in-flight requests on shutdown.
     graceful_timeout: float = Field(default=30.0, gt=0)
+    #: Torch threads per encode (the assessor's CPU encoder); ``None`` = torch's default (all cores).
+    #: One thread per encode, many requests in parallel, leaves the cores to the model (docs/server.md).
+    torch_threads: int | None = Field(default=1, ge=1)
+    #: Encodes running at once in the server process; ``None`` = no limit.
+    encode_slots: int | None = Field(default=1, ge=1)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -10,9 +10,12 @@ HTTP layer's overhead from the pipeline's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextvars
+import functools
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from lance.assess.distribution import Assessor, RiskDistribution
 from lance.backends import ChatModel, GenerateParams, Message, Usage, get_chat_model, params_from_config
@@ -21,6 +24,8 @@ from lance.server.upstream import ObservedChatModel, final_failure, watch_calls
 
 if TYPE_CHECKING:
     from lance.lance import Lance
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,16 +78,24 @@ class LanceResponder:
     chat models wrapped in ``ObservedChatModel`` (``build_lance`` does it).
     """
 
-    def __init__(self, lance: Lance, name: str | None = None) -> None:
+    def __init__(self, lance: Lance, name: str | None = None, *, workers: int = 4) -> None:
         self.lance = lance
         self.name = name or "lance"
+        # Its own threads, one per admitted request: the loop's default executor has only
+        # cpu_count + 4 workers, which would quietly queue admitted requests behind each other.
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lance-pipeline")
 
     def base_params(self) -> GenerateParams:
         return params_from_config(self.lance.settings.backend)
 
+    async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` in this responder's threads with the caller's context (``watch_calls`` needs it)."""
+        ctx = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(ctx.run, fn, *args))
+
     async def respond(self, messages: list[Message], params: GenerateParams) -> ProxyResult:
         with watch_calls() as record:
-            result = await self.lance.arespond(messages, params)
+            result = await self._in_pool(self.lance.respond, messages, params)
         failure = final_failure(record)
         if result.errors and failure is not None:
             raise failure
@@ -106,7 +119,11 @@ class LanceResponder:
                 return assessor.assess(list(texts))
             return [self.lance.assess(t) for t in texts]
 
-        return await asyncio.to_thread(run)
+        return await self._in_pool(run)
+
+    def close(self) -> None:
+        """Stop the worker threads (after the running requests end)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class PassthroughResponder:
@@ -157,12 +174,12 @@ def build_lance(settings: LanceSettings) -> tuple[Lance, list[ChatModel]]:
     return Lance(settings, target=target, refiner=refiner), models
 
 
-def as_responder(obj: Any, name: str | None = None) -> Responder:
-    """Accept a ``Responder`` as is, or adapt a ``Lance``."""
+def as_responder(obj: Any, name: str | None = None, *, workers: int = 4) -> Responder:
+    """Accept a ``Responder`` as is, or adapt a ``Lance`` (with ``workers`` pipeline threads)."""
     from lance.lance import Lance
 
     if isinstance(obj, Lance):
-        return LanceResponder(obj, name or model_id(obj.settings))
+        return LanceResponder(obj, name or model_id(obj.settings), workers=workers)
     if isinstance(obj, Responder):
         return obj
     raise TypeError(f"create_app needs a Lance or a Responder, got {type(obj).__name__}")

@@ -13,6 +13,20 @@ from fastapi import FastAPI
 from lance.server.config import ServerConfig
 
 
+def limit_cpu(config: ServerConfig) -> None:
+    """Cap the assessor's CPU use in this process: torch threads per encode, encodes at once.
+
+    Process-wide, so only ``lance serve`` calls it (not ``create_app``, which tests embed).
+    """
+    from lance.assess.sharing import set_encode_slots
+
+    if config.torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(config.torch_threads)
+    set_encode_slots(config.encode_slots)
+
+
 def serve(app: FastAPI, config: ServerConfig, *, log_level: str = "info") -> None:
     """Serve ``app`` on ``config.host:config.port`` until a shutdown signal (blocking)."""
     server = uvicorn.Server(
