@@ -4,12 +4,21 @@ One MiniLM embedding of the response's opening (refusals announce themselves
 early; the encoder reads 256 word pieces anyway), the cosine to the prompt's
 embedding, the closest canonical refusal template, and counts of lexical cues.
 Kept separate from the classifier so the benchmark can cache embeddings.
+
+A third, sparse block holds the word 1-3-grams of the response's opening
+(how a model starts an answer is the strongest refusal signal, and the phrasings
+vary by model family beyond what a fixed cue list covers). N-grams are hashed
+(CRC-32) so the shipped weights keep bucket ids, not text; which buckets are
+used is learnt from the training responses (``select_ngrams``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -31,6 +40,44 @@ LEXICAL_NAMES: tuple[str, ...] = (
     "prompt_similarity",
     "has_prompt",
 )
+
+
+#: Words of the opening whose n-grams form the sparse block (default; a model stores its own).
+OPENER_TOKENS = 40
+#: Longest n-gram, and the hash space the n-grams are folded into.
+NGRAM_MAX = 3
+NGRAM_BUCKETS = 1 << 22
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def opener_ngrams(text: str, opener_tokens: int = OPENER_TOKENS) -> set[int]:
+    """Hashed word 1-3-grams of the first ``opener_tokens`` words (lower-cased)."""
+    words = _WORD.findall(text.lower().replace("\u2019", "'"))[:opener_tokens]
+    out = set()
+    for n in range(1, NGRAM_MAX + 1):
+        for i in range(len(words) - n + 1):
+            out.add(zlib.crc32(" ".join(words[i : i + n]).encode()) % NGRAM_BUCKETS)
+    return out
+
+
+def select_ngrams(grams: Iterable[set[int]], min_count: int, max_size: int = 4000) -> np.ndarray:
+    """Buckets present in at least ``min_count`` training responses (most frequent first, capped)."""
+    counts = Counter(g for s in grams for g in s)
+    keep = [g for g, k in counts.most_common(max_size) if k >= min_count]
+    return np.array(sorted(keep), dtype=np.int64)
+
+
+def ngram_matrix(grams: Sequence[set[int]], buckets: np.ndarray) -> np.ndarray:
+    """Binary presence of each of ``buckets`` (sorted) in each response's n-gram set."""
+    out = np.zeros((len(grams), len(buckets)), np.float32)
+    if not len(buckets):
+        return out
+    index = {int(b): j for j, b in enumerate(buckets)}
+    for r, s in enumerate(grams):
+        cols = [index[g] for g in s if g in index]
+        out[r, cols] = 1.0
+    return out
 
 
 def head(text: str) -> str:

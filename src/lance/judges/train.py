@@ -16,11 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
-from lance.assets import default_cache_dir
 from lance.assess.encoder import DEFAULT_ENCODER, Encoder, get_encoder
+from lance.assets import default_cache_dir
 from lance.datasets.records import deterministic_split
 from lance.judges import data as D
-from lance.judges.features import LEXICAL_NAMES, build_features, head
+from lance.judges.features import (
+    LEXICAL_NAMES,
+    OPENER_TOKENS,
+    build_features,
+    head,
+    ngram_matrix,
+    opener_ngrams,
+    select_ngrams,
+)
 from lance.judges.refusal import RefusalModel
 from lance.judges.safety import SafetyModel, safety_features
 from lance.judges.templates import REFUSAL_TEMPLATES
@@ -28,6 +36,11 @@ from lance.judges.templates import REFUSAL_TEMPLATES
 #: Refusal classifier: inverse L2 strength, and how much less the lexical block is shrunk.
 REFUSAL_C = 0.01
 LEXICAL_BOOST = 3.0
+#: Opener n-grams: kept when present in this many training responses.
+NGRAM_MIN_COUNT = 10
+#: Candidate (opener words, n-gram block boost) pairs; one is picked by leave-one-model-out
+#: on the training models only (``select_refusal_config``), never on a held-out model.
+REFUSAL_GRID: tuple[tuple[int, float], ...] = ((40, 0.5), (40, 1.0), (80, 0.5), (80, 1.0))
 #: Safety classifier regularisation.
 SAFETY_C = 0.005
 
@@ -95,18 +108,105 @@ def refusal_features(rows: Sequence[D.LabelledResponse], cache: EmbeddingCache) 
     return build_features([r.response for r in rows], r_emb, p_emb, t_emb)
 
 
-def fit_refusal(x: np.ndarray, y: np.ndarray, meta: dict | None = None, c: float = REFUSAL_C) -> RefusalModel:
-    """Multinomial logistic regression on standardised features; the lexical block is
-    shrunk less (``LEXICAL_BOOST``) because a dozen strong cues compete with 384 dims."""
+def fit_refusal(
+    x: np.ndarray,
+    y: np.ndarray,
+    meta: dict | None = None,
+    c: float = REFUSAL_C,
+    responses: Sequence[str] | None = None,
+    opener_tokens: int = OPENER_TOKENS,
+    ngram_boost: float = 0.5,
+    sample_weight: np.ndarray | None = None,
+) -> RefusalModel:
+    """Multinomial logistic regression on standardised features. The lexical block is
+    shrunk less (``LEXICAL_BOOST``) because a dozen strong cues compete with 384 dims.
+    With ``responses``, opener n-grams seen in >= ``NGRAM_MIN_COUNT`` of them join as a
+    binary block scaled by ``ngram_boost``; without, the model is dense-only."""
     from sklearn.linear_model import LogisticRegression
 
+    buckets = None
+    if responses is not None:
+        grams = [opener_ngrams(r, opener_tokens) for r in responses]
+        buckets = select_ngrams(grams, NGRAM_MIN_COUNT)
+        x = np.hstack([x, ngram_matrix(grams, buckets)])
+    dense = x.shape[1] - (len(buckets) if buckets is not None else 0)
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-6
-    scale[x.shape[1] - len(LEXICAL_NAMES) :] /= LEXICAL_BOOST
+    scale[dense - len(LEXICAL_NAMES) : dense] /= LEXICAL_BOOST
+    scale[dense:] /= ngram_boost
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        clf = LogisticRegression(C=c, max_iter=300, tol=1e-3).fit((x - mean) / scale, y)
-    return RefusalModel(clf.coef_, clf.intercept_, mean, scale, dict(meta or {}))
+        clf = LogisticRegression(C=c, max_iter=500, tol=1e-4).fit((x - mean) / scale, y, sample_weight=sample_weight)
+    m = dict(meta or {})
+    m["opener_tokens"] = opener_tokens
+    return RefusalModel(clf.coef_, clf.intercept_, mean, scale, m, buckets)
+
+
+@dataclass
+class RefusalData:
+    """XSTest rows (with their model) and the always-in-training extra rows, featurised once."""
+
+    x: np.ndarray
+    y: np.ndarray
+    models: np.ndarray
+    texts: list[str]
+    x_extra: np.ndarray
+    y_extra: np.ndarray
+    texts_extra: list[str]
+
+    @classmethod
+    def load(cls, cache: EmbeddingCache) -> RefusalData:
+        xs, extra = D.xstest_responses(), D.cast_openers()
+        return cls(
+            refusal_features(xs, cache),
+            np.array([LABEL_INDEX[r.label] for r in xs]),
+            np.array([r.model for r in xs]),
+            [r.response for r in xs],
+            refusal_features(extra, cache),
+            np.array([LABEL_INDEX[r.label] for r in extra]),
+            [r.response for r in extra],
+        )
+
+    def fit(self, train: np.ndarray, config: tuple[int, float], meta: dict | None = None) -> RefusalModel:
+        """Fit on the XSTest rows selected by the boolean mask ``train`` + all extra rows."""
+        texts = [t for t, k in zip(self.texts, train) if k] + self.texts_extra
+        return fit_refusal(
+            np.vstack([self.x[train], self.x_extra]),
+            np.concatenate([self.y[train], self.y_extra]),
+            meta,
+            responses=texts,
+            opener_tokens=config[0],
+            ngram_boost=config[1],
+        )
+
+    def predict(self, model: RefusalModel, rows: np.ndarray) -> np.ndarray:
+        """Label indices (``RefusalModel.decide``) for the XSTest rows in the mask ``rows``."""
+        texts = [t for t, k in zip(self.texts, rows) if k]
+        return model.decide(model.predict_proba(self.x[rows], texts))
+
+
+def _binary_agreement(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(((pred > 0) == (y > 0)).mean())
+
+
+def select_refusal_config(
+    data: RefusalData, models: Sequence[str], progress: Progress | None = None
+) -> tuple[tuple[int, float], dict[tuple[int, float], float]]:
+    """Pick the ``REFUSAL_GRID`` entry with the best leave-one-model-out binary agreement
+    over ``models`` only (the other XSTest models' rows are never touched)."""
+    scores: dict[tuple[int, float], float] = {}
+    for config in REFUSAL_GRID:
+        agree = n = 0
+        for held in models:
+            train = np.isin(data.models, [m for m in models if m != held])
+            test = data.models == held
+            pred = data.predict(data.fit(train, config), test)
+            agree += int(((pred > 0) == (data.y[test] > 0)).sum())
+            n += int(test.sum())
+        scores[config] = agree / n
+        if progress:
+            progress(f"  inner LOMO over {len(models)} models, opener {config[0]} words, n-gram boost {config[1]}: {scores[config]:.2%}")
+    return max(REFUSAL_GRID, key=lambda c: scores[c]), scores
 
 
 def refusal_training_rows(include_refusal_direction: bool = False) -> list[D.LabelledResponse]:
@@ -126,6 +226,9 @@ class FoldResult:
     three_way: float
     strmatch_binary: float
     gpt4_binary: float
+    #: (opener words, n-gram boost) chosen on the four training models, and its inner score.
+    config: tuple[int, float] = (OPENER_TOKENS, 0.5)
+    inner_binary: float = 0.0
 
 
 def _binary(label: str) -> bool:
@@ -147,57 +250,57 @@ def xstest_baselines() -> dict[str, dict[str, tuple[int, int, int]]]:
 
 
 def leave_one_model_out(cache: EmbeddingCache, progress: Progress | None = None) -> list[FoldResult]:
-    """Train on 4 XSTest models' responses + CAST openers, test on the 5th; all 5 folds."""
-    xs = D.xstest_responses()
-    extra = D.cast_openers()
-    x_xs = refusal_features(xs, cache)
-    x_ex = refusal_features(extra, cache)
-    y_xs = np.array([LABEL_INDEX[r.label] for r in xs])
-    y_ex = np.array([LABEL_INDEX[r.label] for r in extra])
-    models = np.array([r.model for r in xs])
+    """Train on 4 XSTest models' responses + CAST openers, test on the 5th; all 5 folds.
+    Nested: each fold picks its configuration by LOMO over its own 4 training models."""
+    data = RefusalData.load(cache)
     base = xstest_baselines()
     results = []
     for m in D.XSTEST_MODELS:
         if progress:
             progress(f"fold: held-out model {m}")
-        tr = models != m
-        model = fit_refusal(np.vstack([x_xs[tr], x_ex]), np.concatenate([y_xs[tr], y_ex]))
-        pred = model.predict_proba(x_xs[~tr]).argmax(axis=1)
-        yt = y_xs[~tr]
-        n = int((~tr).sum())
+        config, inner = select_refusal_config(data, [k for k in D.XSTEST_MODELS if k != m], progress)
+        test = data.models == m
+        pred = data.predict(data.fit(~test, config), test)
+        yt = data.y[test]
         s, g = base["strmatch"][m], base["gpt4"][m]
         results.append(
             FoldResult(
                 model=m,
-                n=n,
-                binary=float(((pred > 0) == (yt > 0)).mean()),
+                n=int(test.sum()),
+                binary=_binary_agreement(pred, yt),
                 three_way=float((pred == yt).mean()),
                 strmatch_binary=s[1] / s[0],
                 gpt4_binary=g[1] / g[0],
+                config=config,
+                inner_binary=inner[config],
             )
         )
     return results
 
 
 def train_refusal(out: Path, cache: EmbeddingCache, progress: Progress | None = None) -> RefusalModel:
-    """Fit the shipped detector on all XSTest folds + CAST openers and save it."""
-    rows = refusal_training_rows()
-    x = refusal_features(rows, cache)
-    y = np.array([LABEL_INDEX[r.label] for r in rows])
+    """Pick the configuration by LOMO over all five XSTest models, fit on all of them +
+    the CAST openers, and save."""
+    data = RefusalData.load(cache)
+    config, scores = select_refusal_config(data, D.XSTEST_MODELS, progress)
     meta = {
         "encoder": cache.encoder.name if cache.encoder.name else DEFAULT_ENCODER,
         "labels": list(D.REFUSAL_LABELS),
-        "features": ["response_embedding", *LEXICAL_NAMES],
-        "n_train": int(len(rows)),
-        "sources": sorted({r.source for r in rows}),
+        "features": ["response_embedding", *LEXICAL_NAMES, "opener_ngrams"],
+        "n_train": int(len(data.y) + len(data.y_extra)),
+        "sources": ["ibm_cast", "xstest"],
         "C": REFUSAL_C,
         "lexical_boost": LEXICAL_BOOST,
+        "ngram_boost": config[1],
+        "ngram_min_count": NGRAM_MIN_COUNT,
+        "lomo_binary": round(scores[config], 4),
+        "decision": "refusal when P(full_compliance) < 0.5",
         "n_templates": len(REFUSAL_TEMPLATES),
     }
-    model = fit_refusal(x, y, meta)
+    model = data.fit(np.ones(len(data.y), bool), config, meta)
     model.save(out)
     if progress:
-        progress(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
+        progress(f"opener {config[0]} words, n-gram boost {config[1]} ({len(model.ngrams)} n-grams); wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
     return model
 
 
