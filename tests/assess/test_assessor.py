@@ -79,8 +79,26 @@ def test_order_and_batching_preserved(assessor):
     try:
         out = assessor.assess(texts)
     finally:
-        assessor.batch_size = 256
+        assessor.batch_size = 4096
     assert [d.text for d in out] == texts
+
+
+def test_batched_assessment_equals_one_prompt_at_a_time(assessor):
+    """Windows, length sorting and batched truncation checks change nothing but speed."""
+    texts = ["hello there", "word " * 2000, "How do I kill a Python process?", "", "Write a poem. " * 40, "a" * 9000]
+    texts = texts * 3
+    singles = [assessor.assess([t])[0] for t in texts]
+    assessor.batch_size = 4
+    try:
+        windowed = assessor.assess(texts)
+    finally:
+        assessor.batch_size = 4096
+    for batch in (assessor.assess(texts), windowed):
+        for one, many in zip(singles, batch, strict=True):
+            assert many.text == one.text and many.truncated == one.truncated
+            assert max(abs(many.probs[k] - one.probs[k]) for k in one.probs) < 1e-5
+            assert abs(many.confidence - one.confidence) < 1e-3 * max(1.0, one.confidence)
+    assert [d.truncated for d in singles[:6]] == [False, True, False, False, False, True]
 
 
 def test_a_single_string_is_rejected_by_the_protocol_method(assessor):

@@ -52,7 +52,7 @@ def safe_probs(probs: np.ndarray) -> np.ndarray:
 class LabelEnhancementAssessor:
     """``Assessor`` backed by a sentence encoder and a trained LE checkpoint."""
 
-    def __init__(self, encoder: Encoder, checkpoint: LECheckpoint, *, batch_size: int = 256) -> None:
+    def __init__(self, encoder: Encoder, checkpoint: LECheckpoint, *, batch_size: int = 4096) -> None:
         checkpoint.check(encoder_name=encoder.name)
         self.encoder = encoder
         self.checkpoint = checkpoint
@@ -63,17 +63,24 @@ class LabelEnhancementAssessor:
         self._max_tokens = int(getattr(encoder, "max_seq_length", 0) or 0)
         self._max_chars = int(getattr(encoder, "max_chars", 0) or 0)
 
-    def _prepare(self, text: str) -> tuple[str, bool]:
-        """Cut ``text`` to what the encoder reads; say whether anything was dropped."""
-        truncated = False
-        if self._max_chars and len(text) > self._max_chars:
-            text, truncated = text[: self._max_chars], True
-        # a wordpiece token covers >= 1 character, so short texts cannot overflow: skip tokenising them
-        if self._tokenizer is not None and self._max_tokens and len(text) > self._max_tokens - 2:
-            ids = self._tokenizer(text, add_special_tokens=True, truncation=True, max_length=self._max_tokens + 1)["input_ids"]
-            if len(ids) > self._max_tokens:
-                truncated = True
-        return text, truncated
+    def _prepare(self, texts: list[str]) -> list[tuple[str, bool]]:
+        """Cut each text to what the encoder reads; say whether anything was dropped."""
+        out = []
+        for text in texts:
+            cut = bool(self._max_chars) and len(text) > self._max_chars
+            out.append((text[: self._max_chars] if cut else text, cut))
+        # a wordpiece token covers >= 1 character, so short texts cannot overflow: tokenise only
+        # the long ones, in one call
+        if self._tokenizer is not None and self._max_tokens:
+            long = [i for i, (t, cut) in enumerate(out) if not cut and len(t) > self._max_tokens - 2]
+            if long:
+                ids = self._tokenizer(
+                    [out[i][0] for i in long], add_special_tokens=True, truncation=True, max_length=self._max_tokens + 1
+                )["input_ids"]
+                for i, seq in zip(long, ids):
+                    if len(seq) > self._max_tokens:
+                        out[i] = (out[i][0], True)
+        return out
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode(list(texts))
@@ -91,19 +98,14 @@ class LabelEnhancementAssessor:
             raise InputError("assess() takes a list of texts; wrap a single prompt in a list")
         originals = [clean_text(t) for t in texts]
         out: list[RiskDistribution] = []
+        # big windows: the encoder sorts each call by token count, so small chunks would mix
+        # lengths within a batch and pad; the window only bounds intermediate arrays
         for start in range(0, len(originals), self.batch_size):
             chunk = originals[start : start + self.batch_size]
-            prepared = [self._prepare(t) for t in chunk]
+            prepared = self._prepare(chunk)
             probs, conf = self.head(self.embed([p for p, _ in prepared]))
-            for text, (_, cut), row, c in zip(chunk, prepared, probs, conf):
-                out.append(
-                    RiskDistribution(
-                        text=text,
-                        probs={cid: float(p) for cid, p in zip(self.ids, row)},
-                        confidence=float(c),
-                        truncated=cut,
-                    )
-                )
+            for text, (_, cut), row, c in zip(chunk, prepared, probs.tolist(), conf.tolist()):
+                out.append(RiskDistribution(text=text, probs=dict(zip(self.ids, row)), confidence=c, truncated=cut))
         return out
 
 

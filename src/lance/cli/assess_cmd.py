@@ -49,14 +49,16 @@ def assess(
     settings = STATE.settings()
     taxonomy = load_taxonomy(settings.taxonomy)
     assessor = load_assessor(settings, taxonomy=taxonomy)
-    results = assessor.assess(texts)
     if jsonl:
+        # one batched assess() per window of lines (the encoder length-sorts each window), and
+        # output as each window finishes, so a big file neither waits nor piles up in memory
         out = sys.stdout
-        for r in results:
-            out.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
-        out.flush()
+        for start in range(0, len(texts), assessor.batch_size):
+            for r in assessor.assess(texts[start : start + assessor.batch_size]):
+                out.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
+            out.flush()
         return
-    for r in results:
+    for r in assessor.assess(texts):
         _print_readable(r, taxonomy, top_k)
 
 
