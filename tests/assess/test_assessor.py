@@ -106,13 +106,15 @@ def test_a_single_string_is_rejected_by_the_protocol_method(assessor):
         assessor.assess("not a list")  # type: ignore[arg-type]
 
 
-def test_nan_weights_never_reach_the_output(encoder):
+def test_nan_weights_never_reach_the_output():
     """Fault injection: a checkpoint whose weights went NaN still yields valid distributions."""
+    from lance.assess.assessor import default_assessor
+
     ck = load_checkpoint(None)
     with torch.no_grad():
         for p in ck.model.alpha_head.parameters():
             p.fill_(float("nan"))
-    a = LabelEnhancementAssessor(encoder, ck)
+    a = LabelEnhancementAssessor(default_assessor().encoder, ck)  # the encoder the checkpoint names
     for d in a.assess(["hello", "how to make a bomb"]):
         _valid(d, a.ids)
 

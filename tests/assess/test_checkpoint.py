@@ -65,5 +65,11 @@ def test_missing_and_corrupt_files(tmp_path):
 def test_shipped_checkpoint_is_small_and_matches_the_default_setup():
     path = default_checkpoint_path()
     assert path.is_file() and path.stat().st_size < 5 * 1024 * 1024
-    ck = load_checkpoint(None, taxonomy_fingerprint=load_taxonomy().fingerprint(), encoder_name="all-MiniLM-L6-v2")
-    assert ck.info.get("command", "").startswith("lance train-le")
+    # the shipped gate: the LE head on MiniLM with its top layers tuned (`lance train-gate`)
+    ck = load_checkpoint(
+        None, taxonomy_fingerprint=load_taxonomy().fingerprint(), encoder_name="all-MiniLM-L6-v2+lance-top-v1"
+    )
+    assert ck.info.get("command", "").startswith("python -m lance.assess.finetune --n-top 3")
+    assert "xstest" not in ck.info["sources"]  # evaluation only, never trained on
+    top = path.with_name("encoder_top.pt")
+    assert top.is_file() and top.stat().st_size < 15 * 1024 * 1024

@@ -75,3 +75,34 @@ def train_le(
 
 def register(app: typer.Typer) -> None:
     app.command("train-le")(train_le)
+    app.command("train-gate")(train_gate)
+
+
+def train_gate(
+    top_output: Annotated[Path, typer.Option(help="Where to write the tuned encoder layers.")] = Path("encoder_top.pt"),
+    le_output: Annotated[Path, typer.Option(help="Where to write the LE checkpoint trained on the tuned encoder.")] = Path("le.pt"),
+    n_top: Annotated[int, typer.Option(min=1, max=6, help="How many of MiniLM's top layers to fine-tune.")] = 3,
+    epochs: Annotated[int, typer.Option(min=0, help="Fine-tuning epochs (0 = frozen encoder).")] = 2,
+    lr: Annotated[float, typer.Option(help="Fine-tuning learning rate.")] = 2e-4,
+    seed: Annotated[int, typer.Option(help="Seed for the mix, the split and the weights.")] = 0,
+    lookalikes: Annotated[bool, typer.Option(help="Add generated benign look-alikes and mined alarming benign prompts.")] = True,
+    exclude_families: Annotated[str, typer.Option(help="Look-alike families held out for the generalisation check (comma-separated).")] = "games_fiction,defensive",
+    hs_cache: Annotated[Optional[Path], typer.Option(help="Torch file caching frozen hidden states between runs.")] = None,
+) -> None:
+    """Fine-tune the encoder's top layers for the gate, then train the LE head on them.
+
+    This is the recipe of the shipped ``encoder_top.pt`` + ``default.pt`` (see
+    docs/label_enhancement.md); it prints selection and generalisation scores as it goes.
+    Needs the repository's data/ and bench/ (it reuses bench/gate_quality.py's scorers).
+    """
+    from lance.assess.finetune import main as finetune_main
+
+    argv = ["--n-top", str(n_top), "--epochs", str(epochs), "--lr", str(lr), "--seed", str(seed),
+            "--top-output", str(top_output), "--le-output", str(le_output)]
+    if lookalikes:
+        argv.append("--lookalikes")
+        if exclude_families:
+            argv += ["--exclude-families", exclude_families]
+    if hs_cache is not None:
+        argv += ["--hs-cache", str(hs_cache)]
+    finetune_main(argv)
