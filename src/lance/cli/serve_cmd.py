@@ -63,7 +63,7 @@ def serve(
         debug=server_debug,
     )
     limit_cpu(config)
-    models, backend = _build(settings, passthrough)
+    models, backend = _build(settings, passthrough, config.refine_slots)
     try:
         with err_console.status("loading models...", spinner="dots"):
             if isinstance(backend, Lance):
@@ -80,14 +80,16 @@ def serve(
             m.close()
 
 
-def _build(settings: LanceSettings, passthrough: bool) -> tuple[list[ChatModel], Lance | PassthroughResponder]:
+def _build(
+    settings: LanceSettings, passthrough: bool, refine_slots: int | None = None
+) -> tuple[list[ChatModel], Lance | PassthroughResponder]:
     from lance.backends import get_chat_model
     from lance.server.engine import PassthroughResponder, build_lance
 
     if passthrough:
         model = get_chat_model(settings.backend)
         return [model], PassthroughResponder(model)
-    lance, models = build_lance(settings)
+    lance, models = build_lance(settings, refine_slots=refine_slots)
     return models, lance
 
 

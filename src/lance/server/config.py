@@ -8,6 +8,7 @@
       max_queue: 32                      # requests waiting; beyond that: 429
       torch_threads: 1                   # CPU threads per assessment encode
       encode_slots: 1                    # assessment encodes running at once
+      refine_slots: 1                    # refiner calls in flight at the upstream (null: no limit)
 
 Secrets never appear in ``repr`` so a logged config does not leak them.
 """
@@ -59,6 +60,9 @@ class ServerConfig(BaseModel):
     torch_threads: int | None = Field(default=1, ge=1)
     #: Encodes running at once in the server process; ``None`` = no limit.
     encode_slots: int | None = Field(default=1, ge=1)
+    #: Refiner (rewrite and natural-refusal) calls in flight at the upstream; ``None`` = no limit.
+    #: Keeps risky prompts' rewrites from queueing benign requests behind them (server/slots.py).
+    refine_slots: int | None = Field(default=1, ge=1)
 
     @field_validator("api_keys", mode="before")
     @classmethod

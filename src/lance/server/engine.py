@@ -158,19 +158,23 @@ def model_id(settings: LanceSettings) -> str:
     return f"lance/{b.model_path.stem if b.model_path else 'gemma-3-270m'}"
 
 
-def build_lance(settings: LanceSettings) -> tuple[Lance, list[ChatModel]]:
+def build_lance(settings: LanceSettings, *, refine_slots: int | None = None) -> tuple[Lance, list[ChatModel]]:
     """A ``Lance`` whose target and refiner are observed, so upstream failures become 502/504.
 
+    With ``refine_slots``, at most that many refiner calls are in flight at once (``slots.py``).
     Returns the chat models it created too: the caller closes them when done.
     """
     from lance.lance import Lance
+    from lance.server.slots import SlotLimitedChatModel
 
     target = ObservedChatModel(get_chat_model(settings.backend))
     models: list[ChatModel] = [target]
-    refiner = target
+    refiner: ChatModel = target
     if settings.refiner is not None:
         refiner = ObservedChatModel(get_chat_model(settings.refiner))
         models.append(refiner)
+    if refine_slots is not None:
+        refiner = SlotLimitedChatModel(refiner, refine_slots)
     return Lance(settings, target=target, refiner=refiner), models
 
 

@@ -1,0 +1,67 @@
+"""The refiner-slot limit: at most N calls in flight, answers unchanged, a clear timeout."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from lance.backends.base import ChatModel, Completion, GenerateParams, Message
+from lance.errors import BackendTimeout
+from lance.server.slots import SlotLimitedChatModel
+
+
+class InFlightCounter(ChatModel):
+    """Instrumentation around the real embedded model: counts calls running at the same time."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        super().__init__(inner.default_params)
+        self.inner = inner
+        self.name = inner.name
+        self.now = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            return self.inner.generate(messages, params)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+def _ask(model: ChatModel, i: int) -> str:
+    return model.generate(f"Name one colour. ({i})", max_tokens=4, seed=i, temperature=0.0).text
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_at_most_n_calls_in_flight_with_real_model(embedded_model: Any, slots: int) -> None:
+    counter = InFlightCounter(embedded_model)
+    limited = SlotLimitedChatModel(counter, slots)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda i: _ask(limited, i), range(6)))
+    assert counter.peak <= slots
+    assert all(isinstance(a, str) for a in answers) and len(answers) == 6
+    # the wrapper changes scheduling, not answers: same seed, same text as the bare model
+    assert answers[0] == _ask(embedded_model, 0)
+
+
+def test_no_free_slot_within_the_wait_is_a_backend_timeout(embedded_model: Any) -> None:
+    limited = SlotLimitedChatModel(embedded_model, 1, wait_timeout=0.2)
+    limited._sem.acquire()  # another request holds the only slot
+    try:
+        with pytest.raises(BackendTimeout, match="no refiner slot"):
+            _ask(limited, 0)
+    finally:
+        limited._sem.release()
+    assert _ask(limited, 0)  # free again: the call goes through
+
+
+def test_slots_must_be_positive(embedded_model: Any) -> None:
+    with pytest.raises(ValueError):
+        SlotLimitedChatModel(embedded_model, 0)
