@@ -65,3 +65,37 @@ def test_no_free_slot_within_the_wait_is_a_backend_timeout(embedded_model: Any) 
 def test_slots_must_be_positive(embedded_model: Any) -> None:
     with pytest.raises(ValueError):
         SlotLimitedChatModel(embedded_model, 0)
+
+
+def test_refiner_call_waits_for_a_running_target_call(embedded_model: Any) -> None:
+    """A rewrite that arrives while a target call runs starts only after it (real model)."""
+    from lance.server.slots import TargetTracker, TrackedChatModel
+
+    tracker = TargetTracker()
+    target = TrackedChatModel(embedded_model, tracker)
+    refiner = SlotLimitedChatModel(embedded_model, 1, yield_to=tracker, max_defer=60.0)
+    target_done = threading.Event()
+
+    def long_target() -> None:
+        target.generate("Write a short story about a cat.", max_tokens=48, seed=1, temperature=0.0)
+        target_done.set()
+
+    t = threading.Thread(target=long_target)
+    t.start()
+    while tracker.pending == 0 and not target_done.is_set():  # the target call has begun
+        pass
+    _ask(refiner, 0)
+    assert target_done.is_set(), "the refiner call ran while a target call was pending"
+    assert refiner.deferred_s > 0.05  # it waited for the target, not just for a model lock
+    t.join()
+    assert tracker.pending == 0
+
+
+def test_deferral_is_bounded_so_rewrites_never_starve(embedded_model: Any) -> None:
+    from lance.server.slots import TargetTracker
+
+    tracker = TargetTracker()
+    refiner = SlotLimitedChatModel(embedded_model, 1, yield_to=tracker, max_defer=0.3)
+    with tracker.call():  # a target call that never ends while the rewrite waits
+        assert _ask(refiner, 0)
+    assert 0.25 <= refiner.deferred_s < 5.0

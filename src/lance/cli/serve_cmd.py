@@ -63,7 +63,7 @@ def serve(
         debug=server_debug,
     )
     limit_cpu(config)
-    models, backend = _build(settings, passthrough, config.refine_slots)
+    models, backend = _build(settings, passthrough, config.refine_slots, config.refine_defer_s)
     try:
         with err_console.status("loading models...", spinner="dots"):
             if isinstance(backend, Lance):
@@ -81,7 +81,7 @@ def serve(
 
 
 def _build(
-    settings: LanceSettings, passthrough: bool, refine_slots: int | None = None
+    settings: LanceSettings, passthrough: bool, refine_slots: int | None = None, refine_defer_s: float = 0.0
 ) -> tuple[list[ChatModel], Lance | PassthroughResponder]:
     from lance.backends import get_chat_model
     from lance.server.engine import PassthroughResponder, build_lance
@@ -89,7 +89,7 @@ def _build(
     if passthrough:
         model = get_chat_model(settings.backend)
         return [model], PassthroughResponder(model)
-    lance, models = build_lance(settings, refine_slots=refine_slots)
+    lance, models = build_lance(settings, refine_slots=refine_slots, refine_defer_s=refine_defer_s)
     return models, lance
 
 

@@ -9,6 +9,7 @@
       torch_threads: 1                   # CPU threads per assessment encode
       encode_slots: 1                    # assessment encodes running at once
       refine_slots: 1                    # refiner calls in flight at the upstream (null: no limit)
+      refine_defer_s: 10                 # a refiner call waits this long at most while target calls are pending
 
 Secrets never appear in ``repr`` so a logged config does not leak them.
 """
@@ -63,6 +64,9 @@ class ServerConfig(BaseModel):
     #: Refiner (rewrite and natural-refusal) calls in flight at the upstream; ``None`` = no limit.
     #: Keeps risky prompts' rewrites from queueing benign requests behind them (server/slots.py).
     refine_slots: int | None = Field(default=1, ge=1)
+    #: Seconds a refiner call waits while target calls are queued or running (0: no waiting).
+    #: Benign requests go first; risky ones wait at most this long per call (server/slots.py).
+    refine_defer_s: float = Field(default=10.0, ge=0.0)
 
     @field_validator("api_keys", mode="before")
     @classmethod

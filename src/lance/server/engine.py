@@ -158,23 +158,29 @@ def model_id(settings: LanceSettings) -> str:
     return f"lance/{b.model_path.stem if b.model_path else 'gemma-3-270m'}"
 
 
-def build_lance(settings: LanceSettings, *, refine_slots: int | None = None) -> tuple[Lance, list[ChatModel]]:
+def build_lance(
+    settings: LanceSettings, *, refine_slots: int | None = None, refine_defer_s: float = 0.0
+) -> tuple[Lance, list[ChatModel]]:
     """A ``Lance`` whose target and refiner are observed, so upstream failures become 502/504.
 
-    With ``refine_slots``, at most that many refiner calls are in flight at once (``slots.py``).
+    With ``refine_slots``, at most that many refiner calls are in flight at once, and with
+    ``refine_defer_s`` each first waits (that long at most) for target calls to drain (``slots.py``).
     Returns the chat models it created too: the caller closes them when done.
     """
     from lance.lance import Lance
-    from lance.server.slots import SlotLimitedChatModel
+    from lance.server.slots import SlotLimitedChatModel, TargetTracker, TrackedChatModel
 
-    target = ObservedChatModel(get_chat_model(settings.backend))
-    models: list[ChatModel] = [target]
-    refiner: ChatModel = target
+    observed = ObservedChatModel(get_chat_model(settings.backend))
+    models: list[ChatModel] = [observed]
+    target: ChatModel = observed
+    refiner: ChatModel = observed
     if settings.refiner is not None:
         refiner = ObservedChatModel(get_chat_model(settings.refiner))
         models.append(refiner)
-    if refine_slots is not None:
-        refiner = SlotLimitedChatModel(refiner, refine_slots)
+    if refine_slots is not None or refine_defer_s > 0:
+        tracker = TargetTracker()
+        target = TrackedChatModel(observed, tracker)
+        refiner = SlotLimitedChatModel(refiner, refine_slots or 1_000_000, yield_to=tracker, max_defer=refine_defer_s)
     return Lance(settings, target=target, refiner=refiner), models
 
 
