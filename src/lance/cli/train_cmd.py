@@ -1,4 +1,4 @@
-"""``lance train-le``: fit the label-enhancement model on the training mix and save a checkpoint."""
+"""``lance train-le`` (the LE head on a frozen encoder) and ``lance train-gate`` (the shipped gate: tuned encoder top + LE head)."""
 
 from __future__ import annotations
 
