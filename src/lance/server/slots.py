@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from lance.backends.base import ChatModel, Completion, GenerateParams, Message, MessagesLike
+from lance.backends.base import ChatModel, Completion, GenerateParams, MessagesLike
 from lance.errors import BackendTimeout
+from lance.server.upstream import DelegatingChatModel
 
 
 class TargetTracker:
@@ -51,19 +52,12 @@ class TargetTracker:
             return self._cond.wait_for(lambda: self._pending == 0, timeout=max(0.0, timeout))
 
 
-class TrackedChatModel(ChatModel):
+class TrackedChatModel(DelegatingChatModel):
     """The target model, with each call counted by a ``TargetTracker``; otherwise transparent."""
 
     def __init__(self, inner: ChatModel, tracker: TargetTracker) -> None:
-        super().__init__(inner.default_params)
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.tracker = tracker
-
-    def __getattr__(self, item: str) -> Any:
-        if item == "inner":
-            raise AttributeError(item)
-        return getattr(self.inner, item)
 
     def generate(self, messages: MessagesLike, params: GenerateParams | None = None, **overrides: Any) -> Completion:
         with self.tracker.call():
@@ -75,14 +69,11 @@ class TrackedChatModel(ChatModel):
         with self.tracker.call():
             return await self.inner.agenerate(messages, params, **overrides)
 
-    def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
-        return self.generate(messages, params)
-
     def close(self) -> None:  # the inner model is owned (and closed) by whoever created it
         pass
 
 
-class SlotLimitedChatModel(ChatModel):
+class SlotLimitedChatModel(DelegatingChatModel):
     """Wraps a chat model so that at most ``slots`` calls run at once (sync and async callers alike).
 
     With ``yield_to``, each call also waits up to ``max_defer`` seconds for the target to be idle.
@@ -99,9 +90,7 @@ class SlotLimitedChatModel(ChatModel):
     ) -> None:
         if slots < 1:
             raise ValueError("slots must be >= 1")
-        super().__init__(inner.default_params)
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.slots = slots
         self.wait_timeout = wait_timeout
         self._sem = threading.BoundedSemaphore(slots)
@@ -109,11 +98,6 @@ class SlotLimitedChatModel(ChatModel):
         self.max_defer = max_defer
         #: Seconds calls spent deferring to target calls (diagnostics).
         self.deferred_s = 0.0
-
-    def __getattr__(self, item: str) -> Any:
-        if item == "inner":
-            raise AttributeError(item)
-        return getattr(self.inner, item)
 
     def _acquire(self) -> None:
         if not self._sem.acquire(timeout=self.wait_timeout):
@@ -138,9 +122,6 @@ class SlotLimitedChatModel(ChatModel):
             return await self.inner.agenerate(messages, params, **overrides)
         finally:
             self._sem.release()
-
-    def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
-        return self.generate(messages, params)
 
     def close(self) -> None:  # the inner model is owned (and closed) by whoever created it
         pass

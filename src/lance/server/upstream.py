@@ -44,8 +44,11 @@ def final_failure(record: list[BackendError | None]) -> BackendError | None:
     return record[-1] if record else None
 
 
-class ObservedChatModel(ChatModel):
-    """A chat model that reports each call's outcome to ``watch_calls``; otherwise transparent."""
+class DelegatingChatModel(ChatModel):
+    """A chat model wrapping another: same name, defaults and backend-specific attributes.
+
+    Subclasses override ``generate``/``agenerate`` to add what they watch or limit.
+    """
 
     def __init__(self, inner: ChatModel) -> None:
         super().__init__(inner.default_params)
@@ -57,6 +60,13 @@ class ObservedChatModel(ChatModel):
         if item == "inner":
             raise AttributeError(item)
         return getattr(self.inner, item)
+
+    def _generate(self, messages: Any, params: GenerateParams) -> Completion:
+        return self.generate(messages, params)
+
+
+class ObservedChatModel(DelegatingChatModel):
+    """A chat model that reports each call's outcome to ``watch_calls``; otherwise transparent."""
 
     def generate(self, messages: MessagesLike, params: GenerateParams | None = None, **overrides: Any) -> Completion:
         try:
@@ -92,9 +102,6 @@ class ObservedChatModel(ChatModel):
             _note(err)
             return err
         return exc
-
-    def _generate(self, messages: Any, params: GenerateParams) -> Completion:  # pragma: no cover - generate is overridden
-        return self.inner.generate(messages, params)
 
     def close(self) -> None:
         self.inner.close()
