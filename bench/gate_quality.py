@@ -16,54 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections import defaultdict
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.metrics import roc_auc_score
+
+from lance.assess.gate_metrics import category_scores, gate_scores
 
 CATEGORY_SETS = ("do_not_answer", "harmbench", "jbb_behaviors", "strongreject", "coconot")
-
-
-def gate_scores(labels: np.ndarray, risk: np.ndarray, types: list[str]) -> dict[str, object]:
-    """AUROC, share of safe flagged at 95% unsafe recall, and per-type flag rates."""
-    auroc = float(roc_auc_score(labels, risk))
-    thr = float(np.quantile(risk[labels == 1], 0.05))
-    flagged = risk >= thr
-    per_type: dict[str, float] = {}
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, t in enumerate(types):
-        groups[t].append(i)
-    for t, idx in sorted(groups.items()):
-        per_type[t] = float(flagged[idx].mean())
-    return {
-        "auroc": auroc,
-        "threshold": thr,
-        "safe_flagged": float(flagged[labels == 0].mean()),
-        "unsafe_flagged": float(flagged[labels == 1].mean()),
-        "per_type": per_type,
-    }
-
-
-def category_scores(ids: list[str], probs: np.ndarray, cats: list[tuple[str, ...]]) -> dict[str, float]:
-    """Top-1 / top-3 accuracy over risk categories and macro-F1 of the top-1 risk category."""
-    risk = probs[:, 1:]
-    order = np.argsort(-risk, axis=1)
-    rid = ids[1:]
-    top1, top3, y_true, y_pred = [], [], [], []
-    for row, known in zip(order, cats):
-        pred = [rid[j] for j in row[:3]]
-        top1.append(pred[0] in known)
-        top3.append(any(p in known for p in pred))
-        y_pred.append(pred[0])
-        y_true.append(pred[0] if pred[0] in known else known[0])
-    labels = sorted(set(y_true))
-    return {
-        "n": len(cats),
-        "top1": float(np.mean(top1)),
-        "top3": float(np.mean(top3)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
-    }
 
 
 def load_eval(encoder, cache_dir):

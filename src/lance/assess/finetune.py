@@ -220,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from lance.assess.checkpoint import LECheckpoint
     from lance.assess.encoder import DEFAULT_ENCODER, get_encoder
     from lance.assess.encoder_top import TOP_TAG, save_top
+    from lance.assess.gate_metrics import category_scores, gate_scores
     from lance.assess.model import LEHyperParams
     from lance.assess.train import TrainConfig, fit, targets
     from lance.datasets import load_dataset, training_mix
@@ -290,9 +291,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     res["openai_moderation_auroc"] = _auroc(y_mod, seg["mod"])
     y_cast = np.array([r.label == "unsafe" for r in cast])
     res["ibm_cast_harmful_auroc"] = _auroc(y_cast, seg["cast"])
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-    from gate_quality import category_scores, gate_scores  # type: ignore[import-not-found]
 
     res["held_categories"] = category_scores(tax.ids, probs.numpy()[cuts[2]:cuts[3]], [r.categories for r in held])
     if xs:

@@ -93,7 +93,8 @@ def train_gate(
 
     This is the recipe of the shipped ``encoder_top.pt`` + ``default.pt`` (see
     docs/label_enhancement.md); it prints selection and generalisation scores as it goes.
-    Needs the repository's data/ and bench/ (it reuses bench/gate_quality.py's scorers).
+    Reads the datasets from the checkout's data/ (or $LANCE_DATA_DIR); its scores come from
+    ``lance.assess.gate_metrics``, the same code as bench/gate_quality.py.
     """
     from lance.assess.finetune import main as finetune_main
 
