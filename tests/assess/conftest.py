@@ -10,6 +10,27 @@ import pytest
 from lance.datasets import Record
 
 
+@pytest.fixture()
+def rejects_bad_files(tmp_path):
+    """Check that ``load(path)`` names a missing, an unreadable and a foreign torch file clearly."""
+    import torch
+
+    from lance.errors import ModelFileError
+
+    def check(load, foreign_message: str) -> None:
+        with pytest.raises(ModelFileError, match="not found"):
+            load(tmp_path / "missing.pt")
+        bad = tmp_path / "bad.pt"
+        bad.write_bytes(b"\x00not a torch file")
+        with pytest.raises(ModelFileError, match="unreadable"):
+            load(bad)
+        torch.save({"something": 1}, bad)
+        with pytest.raises(ModelFileError, match=foreign_message):
+            load(bad)
+
+    return check
+
+
 @pytest.fixture(scope="session")
 def small_records() -> list[Record]:
     """~300 real training-mix records: categorised unsafe, uncategorised unsafe, benign."""

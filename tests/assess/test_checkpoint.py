@@ -49,17 +49,8 @@ def test_encoder_mismatch_is_a_clear_error(ckpt_file):
         load_checkpoint(path, encoder_name="/models/other")
 
 
-def test_missing_and_corrupt_files(tmp_path):
-    with pytest.raises(ModelFileError, match="not found"):
-        load_checkpoint(tmp_path / "nope.pt")
-    bad = tmp_path / "bad.pt"
-    bad.write_bytes(b"\x00not a torch file")
-    with pytest.raises(ModelFileError, match="unreadable"):
-        load_checkpoint(bad)
-    wrong = tmp_path / "wrong.pt"
-    torch.save({"something": 1}, wrong)
-    with pytest.raises(ModelFileError, match="not a LANCE LE checkpoint"):
-        load_checkpoint(wrong)
+def test_missing_and_corrupt_files(rejects_bad_files):
+    rejects_bad_files(load_checkpoint, "not a LANCE LE checkpoint")
 
 
 def test_shipped_checkpoint_is_small_and_matches_the_default_setup():

@@ -9,16 +9,8 @@ from lance.assess.encoder_top import TOP_TAG, load_top
 from lance.errors import ModelFileError
 
 
-def test_missing_corrupt_or_foreign_top_file_is_a_clear_error(tmp_path):
-    with pytest.raises(ModelFileError, match="not found"):
-        load_top(tmp_path / "missing.pt")
-    bad = tmp_path / "top.pt"
-    bad.write_bytes(b"not a torch file")
-    with pytest.raises(ModelFileError, match="unreadable"):
-        load_top(bad)
-    torch.save({"x": 1}, bad)
-    with pytest.raises(ModelFileError, match="not a LANCE encoder-top"):
-        load_top(bad)
+def test_missing_corrupt_or_foreign_top_file_is_a_clear_error(rejects_bad_files):
+    rejects_bad_files(load_top, "not a LANCE encoder-top")
 
 
 def test_tag_names_the_variant():
