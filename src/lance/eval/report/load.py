@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,37 @@ class Run:
         return [
             r for r in self.records if (dataset is None or r["dataset"] == dataset) and (method is None or r["method"] == method)
         ]
+
+
+def _time(stamp: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return None
+
+
+def invocation_walls(manifest: dict[str, Any], records: list[dict[str, Any]]) -> list[tuple[float, bool]]:
+    """Wall seconds of each ``lance eval`` invocation, and whether it was measured or reconstructed.
+
+    A finished invocation records ``wall_s``. One that was killed (the runner is built to be
+    killed and resumed) never writes it; its time is reconstructed as the span from its start to
+    the last answer it finished (answers finished between its start and the next invocation's),
+    so a long run made in several sittings still reports its real generation time. An
+    invocation killed before its first answer counts 0.
+    """
+    invs = manifest.get("invocations") or []
+    starts = [_time(i.get("started")) for i in invs]
+    finished = sorted(t for r in records if (t := _time(r.get("finished_at"))) is not None)
+    out: list[tuple[float, bool]] = []
+    for k, inv in enumerate(invs):
+        if inv.get("wall_s") is not None:
+            out.append((float(inv["wall_s"]), True))
+            continue
+        start = starts[k]
+        end = next((t for t in starts[k + 1 :] if t is not None), None)
+        mine = [t for t in finished if start is not None and t >= start and (end is None or t < end)]
+        out.append((max(0.0, (mine[-1] - start).total_seconds()) if mine and start else 0.0, False))
+    return out
 
 
 def load_run(run_dir: Path) -> Run:

@@ -14,7 +14,7 @@ from typing import Any
 
 from lance.eval.report import metrics as M
 from lance.eval.report import plots
-from lance.eval.report.load import Run, load_run
+from lance.eval.report.load import Run, invocation_walls, load_run
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("method", "method"),
@@ -100,7 +100,9 @@ def _header(run: Run) -> list[tuple[str, str]]:
     man = run.manifest
     common = man.get("common") or {}
     inv = man.get("invocations") or []
-    wall = sum(float(i.get("wall_s") or 0.0) for i in inv)
+    walls = invocation_walls(man, run.records)
+    wall = sum(w for w, _ in walls)
+    killed = sum(1 for _, measured in walls if not measured)
     models = sorted({r.get("model", "?") for r in run.records})
     unjudged = sum(1 for r in run.records if not r.get("judges"))
     facts = [
@@ -113,11 +115,19 @@ def _header(run: Run) -> list[tuple[str, str]]:
         ("seed", str(common.get("seed", "?"))),
         ("LE checkpoint", str(common.get("le_checkpoint"))),
         ("judges", "; ".join(_judges(run)) or "none"),
-        ("invocations", f"{len(inv)}, total wall time {wall / 60:.1f} min"),
+        ("invocations", f"{len(inv)}, total wall time {wall / 60:.1f} min"
+         + (f" ({killed} interrupted and resumed, timed to their last answer)" if killed else "")),
     ]
     if inv:
-        facts.append(("last command", " ".join(inv[-1].get("argv") or [])))
+        facts.append(("last command", _command(inv[-1].get("argv") or [])))
     return facts
+
+
+def _command(argv: list[str]) -> str:
+    """The command line as typed: ``lance ...`` whichever path or ``python -m`` launched it."""
+    if argv and (Path(argv[0]).name == "lance" or argv[0].endswith("__main__.py")):
+        argv = ["lance", *argv[1:]]
+    return " ".join(argv)
 
 
 def _examples(run: Run, k: int = 3, width: int = 280) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
