@@ -61,6 +61,22 @@ def test_geometric_estimate_keeps_the_ranking_and_starves_small_concentrations()
     assert (geo[small] < mean[small]).all()
 
 
+def test_hedged_estimate_keeps_the_ranking_and_floors_every_mass_at_a_share_of_the_mean():
+    a = np.random.default_rng(2).gamma(0.5, 2.0, size=(50, 9)) + 0.01
+    mean, geo = point_estimate(a, "mean"), point_estimate(a, "geometric")
+    hedged = point_estimate(a, "hedged", mean_share=0.1)
+    np.testing.assert_allclose(hedged, 0.9 * geo + 0.1 * mean)
+    np.testing.assert_allclose(hedged.sum(1), 1.0)
+    assert (np.argsort(hedged, 1) == np.argsort(mean, 1)).all()
+    assert (hedged >= 0.1 * mean).all()
+    # a true co-label the geometric mean starves costs far less KL under the hedge
+    starved = np.unravel_index(np.argmin(geo / mean), geo.shape)
+    assert -np.log(hedged[starved]) < -np.log(geo[starved])
+    np.testing.assert_allclose(point_estimate(a, "hedged", mean_share=0.0), geo)
+    with pytest.raises(InputError, match="mean_share"):
+        point_estimate(a, "hedged", mean_share=1.5)
+
+
 def test_sparsify_makes_exact_zeros_and_keeps_the_top():
     d = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6], [0.34, 0.33, 0.33], [0.0, 0.0, 0.0]])
     s = sparsify(d, 0.35)

@@ -15,6 +15,13 @@ Point estimates of that posterior:
 * ``geometric``: ``q_k ∝ exp(E[log d_k])``, the Bayes estimate under ``KL(q || d)``. It is
   rank-preserving (``digamma`` is increasing) and pushes the mass of a category whose
   concentration is below ~1 towards zero, which is what sparse true distributions reward.
+* ``hedged``: ``(1 - s) * geometric + s * mean``. Both parts rise with ``alpha_k``, so the
+  ranking is kept; the mean part guarantees ``q_k >= s * E[d_k]``, so a true co-label the
+  geometric mean starved costs at most ``log(1/s)`` more than under the mean in ``KL(d || q)``
+  (the geometric mean's KL is heavy-tailed: a few texts with missed co-labels carry most of it).
+
+The evidence ``weight`` of the conditioning is a tempered likelihood: 1 is the model's own,
+larger values trust the observed label as that many observations.
 
 ``sparsify`` is generic post-processing (for any method's output, baselines included): masses
 below a threshold become exact zeros. It exists because Clark and Canberra charge a full unit
@@ -34,7 +41,7 @@ from scipy.special import digamma
 from lance.assess.model import LEModel
 from lance.errors import InputError
 
-Estimate = Literal["mean", "geometric"]
+Estimate = Literal["mean", "geometric", "hedged"]
 
 
 def condition_on_labels(alpha: np.ndarray, unsafe: np.ndarray, known: np.ndarray, weight: float = 1.0) -> np.ndarray:
@@ -60,9 +67,16 @@ def condition_on_labels(alpha: np.ndarray, unsafe: np.ndarray, known: np.ndarray
     return alpha + weight * evidence
 
 
-def point_estimate(alpha: np.ndarray, kind: Estimate = "mean") -> np.ndarray:
-    """A distribution summarising ``Dir(alpha)`` row-wise (see the module docstring)."""
+def point_estimate(alpha: np.ndarray, kind: Estimate = "mean", *, mean_share: float = 0.05) -> np.ndarray:
+    """A distribution summarising ``Dir(alpha)`` row-wise (see the module docstring).
+
+    ``mean_share`` is ``s`` of the ``hedged`` estimate (ignored by the others).
+    """
     alpha = np.asarray(alpha, dtype=np.float64)
+    if kind == "hedged":
+        if not 0 <= mean_share <= 1:
+            raise InputError(f"mean_share must be in [0, 1], got {mean_share}")
+        return (1 - mean_share) * point_estimate(alpha, "geometric") + mean_share * point_estimate(alpha, "mean")
     if kind == "mean":
         w = alpha
     elif kind == "geometric":
@@ -70,7 +84,7 @@ def point_estimate(alpha: np.ndarray, kind: Estimate = "mean") -> np.ndarray:
         lg = digamma(alpha)
         w = np.exp(lg - lg.max(1, keepdims=True))
     else:
-        raise InputError(f"unknown point estimate {kind!r}; use 'mean' or 'geometric'")
+        raise InputError(f"unknown point estimate {kind!r}; use 'mean', 'geometric' or 'hedged'")
     return w / w.sum(1, keepdims=True)
 
 
@@ -97,10 +111,11 @@ def recover(
     *,
     estimate: Estimate = "geometric",
     weight: float = 1.0,
+    mean_share: float = 0.05,
 ) -> np.ndarray:
-    """Recovered (n, C) distributions of labelled prompts: the posterior given their labels,
-    summarised by ``estimate``."""
+    """Recovered (n, C) distributions of labelled prompts: the posterior given their labels
+    (evidence ``weight``), summarised by ``estimate``."""
     model.eval()
     with torch.no_grad():
         alpha = model.concentrations(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).double().numpy()
-    return point_estimate(condition_on_labels(alpha, unsafe, known, weight), estimate)
+    return point_estimate(condition_on_labels(alpha, unsafe, known, weight), estimate, mean_share=mean_share)
