@@ -53,6 +53,13 @@ def test_empty_prompt(prompt: str) -> None:
     _one_line_error(run("generate", prompt), "prompt is empty")
 
 
+@pytest.mark.parametrize("command", ["respond", "refine", "assess"])
+def test_empty_prompt_error_shows_the_command_used(command: str) -> None:
+    r = run(command, "")
+    _one_line_error(r, "prompt is empty")
+    assert f"lance {command} " in r.stderr
+
+
 def test_missing_gguf(tmp_path: Path) -> None:
     _one_line_error(run("--model-path", str(tmp_path / "none.gguf"), "generate", "hi"), "not found")
 

@@ -31,12 +31,13 @@ class CliState:
 STATE = CliState()
 
 
-def read_prompt_arg(prompt: str | None) -> str:
-    """A prompt from the argument, or from stdin when the argument is ``-``."""
+def read_prompt_arg(prompt: str | None, command: str = "generate") -> str:
+    """A prompt from the argument, or from stdin when the argument is ``-``; ``command`` names the
+    command in the error's example."""
     from lance.errors import InputError
 
     if prompt == "-":
         prompt = sys.stdin.read()
     if prompt is None or not prompt.strip():
-        raise InputError("the prompt is empty: pass some text, e.g. lance generate \"What is the capital of France?\"")
+        raise InputError(f"the prompt is empty: pass some text, e.g. lance {command} \"What is the capital of France?\"")
     return prompt

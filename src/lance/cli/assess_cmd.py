@@ -43,7 +43,7 @@ def assess(
     if file is not None:
         texts = _read_lines(file)
     elif prompt is not None:
-        texts = [read_prompt_arg(prompt)]
+        texts = [read_prompt_arg(prompt, "assess")]
     else:
         raise InputError('nothing to assess: pass a prompt, e.g. lance assess "How do I kill a Python process?", or --file FILE')
     settings = STATE.settings()

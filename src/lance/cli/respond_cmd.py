@@ -65,7 +65,7 @@ def respond(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the readable view.")] = False,
 ) -> None:
     """Answer PROMPT through LANCE: assess, route (pass / neutralize / refuse), refine, respond."""
-    text = read_prompt_arg(prompt)
+    text = read_prompt_arg(prompt, "respond")
     with _lance() as lance:
         with err_console.status("responding...", spinner="dots"):
             result = lance.respond(text)
@@ -99,7 +99,7 @@ def refine(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the readable view.")] = False,
 ) -> None:
     """Rewrite PROMPT along its textual gradient (the target is not called) and show each step."""
-    text = read_prompt_arg(prompt)
+    text = read_prompt_arg(prompt, "refine")
     with _lance() as lance:
         with err_console.status("refining...", spinner="dots"):
             r = lance.refine(text)
