@@ -35,3 +35,16 @@ def test_bad_names_are_one_line_errors() -> None:
         load_items("xstest", limit=0)
     with pytest.raises(InputError, match="unknown dataset"):
         harmful_mix(["nope"])
+
+
+def test_runner_rejects_a_bad_dataset_before_loading_any_model(tmp_path) -> None:
+    from lance.config import BackendConfig, LanceSettings
+    from lance.eval.runner import EvalArgs, Runner
+
+    # the model file does not exist: had the runner loaded the target first, the error would name it
+    settings = LanceSettings(backend=BackendConfig(model_path=str(tmp_path / "absent.gguf")))
+    with pytest.raises(InputError, match="unknown dataset 'xstset'"):
+        Runner(settings, EvalArgs(datasets=["xstset"]), tmp_path / "run")
+    with pytest.raises(InputError, match="unknown harmful set 'nope'"):
+        Runner(settings, EvalArgs(datasets=["harmful"], harmful_sets=["nope"]), tmp_path / "run")
+    assert not (tmp_path / "run").exists()

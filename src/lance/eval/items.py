@@ -42,6 +42,17 @@ def harmful_mix(sets: Sequence[str] = DEFAULT_HARMFUL_SETS, seed: int = 0) -> li
     return out
 
 
+def check_dataset(dataset: str, harmful_sets: Sequence[str] = DEFAULT_HARMFUL_SETS) -> None:
+    """Raise ``InputError`` naming the valid choices when ``dataset`` (or a harmful set) is unknown."""
+    names = known_datasets()
+    if dataset != HARMFUL and dataset not in names:
+        raise InputError(f"unknown dataset {dataset!r}; valid names: {', '.join(names)}")
+    if dataset == HARMFUL:
+        for name in harmful_sets:
+            if name not in names:
+                raise InputError(f"unknown harmful set {name!r}; valid names: {', '.join(names)}")
+
+
 def load_items(
     dataset: str,
     *,
@@ -59,8 +70,7 @@ def load_items(
     if dataset == HARMFUL:
         recs = harmful_mix(harmful_sets, seed)
         return recs[:limit] if limit else recs
-    if dataset not in known_datasets():
-        raise InputError(f"unknown dataset {dataset!r}; valid names: {', '.join(known_datasets())}")
+    check_dataset(dataset)
     recs = load_dataset(dataset)
     if not limit or limit >= len(recs):
         return recs

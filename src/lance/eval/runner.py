@@ -27,7 +27,7 @@ from lance.backends.base import ChatModel, GenerateParams
 from lance.config import LanceSettings
 from lance.datasets import Record
 from lance.errors import LanceError, ModelFileError
-from lance.eval.items import DEFAULT_HARMFUL_SETS, load_items
+from lance.eval.items import DEFAULT_HARMFUL_SETS, check_dataset, load_items
 from lance.eval.judging import EvalJudges
 from lance.eval.manifest import check_and_merge, config_hash, now, read_manifest, write_manifest
 from lance.eval.methods import EvalContext, Method, build_method, parse_methods
@@ -120,6 +120,8 @@ class Runner:
         self.args = args
         self.run_dir = Path(run_dir)
         self.method_names = parse_methods(args.methods)
+        for ds in args.datasets:  # a typo fails here, before any model is loaded
+            check_dataset(ds, args.harmful_sets)
         self._owns_target = target is None
         self.target = target or get_chat_model(settings.backend)
         temperature = settings.backend.temperature if args.temperature is None else args.temperature
