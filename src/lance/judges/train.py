@@ -182,7 +182,7 @@ class RefusalData:
     def predict(self, model: RefusalModel, rows: np.ndarray) -> np.ndarray:
         """Label indices (``RefusalModel.decide``) for the XSTest rows in the mask ``rows``."""
         texts = [t for t, k in zip(self.texts, rows) if k]
-        return model.decide(model.predict_proba(self.x[rows], texts))
+        return model.decide(model.predict_proba(self.x[rows], texts), texts)
 
 
 def _binary_agreement(pred: np.ndarray, y: np.ndarray) -> float:
