@@ -33,3 +33,22 @@ def test_command_is_shown_as_typed() -> None:
     assert _command(["/x/.venv/bin/lance", "eval", "--out", "r"]) == "lance eval --out r"
     assert _command(["/src/lance/__main__.py", "report", "r"]) == "lance report r"
     assert _command(["python", "script.py"]) == "python script.py"
+
+
+def test_routes_are_summarised_per_prompt_label() -> None:
+    from lance.eval.report.metrics import compute_row
+    from lance.eval.report.render import route_summary
+
+    recs = [
+        {"label": "safe", "route": "pass"},
+        {"label": "safe", "route": "pass"},
+        {"label": "safe", "route": "pass"},
+        {"label": "safe", "route": "refuse"},
+        {"label": "unsafe", "route": "block"},
+        {"label": "unsafe", "route": "neutralize"},
+    ]
+    row = compute_row("xstest", "lance", recs)
+    assert row.routes == {"safe:pass": 3, "safe:refuse": 1, "unsafe:block": 1, "unsafe:neutralize": 1}
+    assert route_summary(row.routes) == (
+        "safe: pass 3, refuse 1 (25.0% refused or blocked); unsafe: block 1, neutralize 1 (50.0% refused or blocked)"
+    )

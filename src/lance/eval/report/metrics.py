@@ -139,10 +139,13 @@ def _mean(recs: list[dict[str, Any]], fn: Callable[[dict[str, Any]], float | Non
 def compute_row(dataset: str, method: str, recs: list[dict[str, Any]], seed: int = 0) -> Row:
     safe = [r for r in recs if r.get("label") == "safe"]
     unsafe = [r for r in recs if r.get("label") == "unsafe"]
+    # per prompt label, so the share of *safe* prompts a method routed to refuse/block (its
+    # over-refusal by its own decision, whatever a refusal detector reads in the answer) shows
     routes: dict[str, int] = {}
     for r in recs:
         if r.get("route"):
-            routes[r["route"]] = routes.get(r["route"], 0) + 1
+            key = f"{r.get('label') or '?'}:{r['route']}"
+            routes[key] = routes.get(key, 0) + 1
     return Row(
         dataset=dataset,
         method=method,

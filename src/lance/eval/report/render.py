@@ -123,6 +123,21 @@ def _header(run: Run) -> list[tuple[str, str]]:
     return facts
 
 
+def route_summary(routes: dict[str, int]) -> str:
+    """``{"safe:pass": 3, "safe:refuse": 1}`` -> ``safe: pass 3, refuse 1 (25% refused)``."""
+    by_label: dict[str, dict[str, int]] = {}
+    for key, n in routes.items():
+        label, _, route = key.rpartition(":")
+        by_label.setdefault(label or "?", {})[route] = n
+    parts = []
+    for label, counts in sorted(by_label.items()):
+        total = sum(counts.values())
+        stopped = counts.get("refuse", 0) + counts.get("block", 0)
+        inner = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        parts.append(f"{label}: {inner} ({stopped / total:.1%} refused or blocked)")
+    return "; ".join(parts)
+
+
 def _command(argv: list[str]) -> str:
     """The command line as typed: ``lance ...`` whichever path or ``python -m`` launched it."""
     if argv and (Path(argv[0]).name == "lance" or argv[0].endswith("__main__.py")):
@@ -162,7 +177,8 @@ def to_markdown(rep: Report, plot_files: dict[str, str]) -> str:
             lines.append("| " + " | ".join(_cell(row, k) for k, _ in COLUMNS) + " |")
         routed = [r for r in rows if r.routes]
         if routed:
-            lines += ["", "Routes taken: " + "; ".join(f"{r.method}: " + ", ".join(f"{k} {v}" for k, v in sorted(r.routes.items())) for r in routed)]
+            lines += ["", "Routes taken, by prompt label:", ""]
+            lines += [f"- `{r.method}`: {route_summary(r.routes)}" for r in routed]
         lines.append("")
     titles = {
         "safety_vs_rigid": "Safety vs rigid rejection",
@@ -207,6 +223,11 @@ def to_html(rep: Report) -> str:
         for row in rows:
             parts.append("<tr>" + "".join(f"<td>{e(_cell(row, k))}</td>" for k, _ in COLUMNS) + "</tr>")
         parts.append("</table>")
+        routed = [r for r in rows if r.routes]
+        if routed:
+            parts.append("<p>Routes taken, by prompt label:</p><ul>")
+            parts += [f"<li><code>{e(r.method)}</code>: {e(route_summary(r.routes))}</li>" for r in routed]
+            parts.append("</ul>")
     titles = {"safety_vs_rigid": "Safety vs rigid rejection", "xstest_types": "XSTest refusals by type", "category_heatmap": "Risk-distribution heatmap"}
     for key, png in rep.images.items():
         b64 = base64.b64encode(png).decode("ascii")
