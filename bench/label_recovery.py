@@ -68,21 +68,29 @@ def single_positive(full: np.ndarray, seed: int) -> np.ndarray:
     return obs
 
 
-def lance_le(x: np.ndarray, observed: np.ndarray, seed: int = 0, hp: dict | None = None,
-             epochs: int = RECOVERY_EPOCHS) -> dict[str, np.ndarray]:
-    """Train on the observed labels; return the recovered distributions (conditioned posterior,
-    hedged estimate) and, as an ablation, the amortised q(d|x) mean that ignores them."""
+def fit_lance(x: np.ndarray, observed: np.ndarray, seed: int = 0, hp: dict | None = None,
+              epochs: int = RECOVERY_EPOCHS):
+    """Train LANCE's LE model on the observed labels; returns (model, unsafe, known)."""
     from lance.assess.model import LEHyperParams
-    from lance.assess.recovery import recover
     from lance.assess.train import TrainConfig, fit
-
-    import torch
 
     unsafe = (observed[:, 0] == 0).astype(np.float32)
     known = observed.astype(np.float32).copy()
     known[:, 0] = 0
     cfg = TrainConfig(seed=seed, epochs=epochs, val_frac=0.0, patience=epochs, batch_size=256, balance=False)
     model, _ = fit(x, unsafe, known, LEHyperParams(**(hp or RECOVERY_HP)), cfg, progress=False)
+    return model, unsafe, known
+
+
+def lance_le(x: np.ndarray, observed: np.ndarray, seed: int = 0, hp: dict | None = None,
+             epochs: int = RECOVERY_EPOCHS) -> dict[str, np.ndarray]:
+    """Train on the observed labels; return the recovered distributions (conditioned posterior,
+    hedged estimate) and, as an ablation, the amortised q(d|x) mean that ignores them."""
+    import torch
+
+    from lance.assess.recovery import recover
+
+    model, unsafe, known = fit_lance(x, observed, seed, hp, epochs)
     probs, _ = model.predict(torch.from_numpy(x))
     return {OURS: recover(model, x, unsafe, known, estimate="hedged", weight=RECOVERY_WEIGHT,
                           mean_share=RECOVERY_MEAN_SHARE),
@@ -154,9 +162,7 @@ def select_estimate(x: np.ndarray, full: np.ndarray, seed: int, hp: dict | None)
     import torch
 
     from lance.assess.metrics import HIGHER_IS_BETTER
-    from lance.assess.model import LEHyperParams
     from lance.assess.recovery import condition_on_labels, point_estimate
-    from lance.assess.train import TrainConfig, fit
 
     obs = single_positive(full, seed)
     base = {name: score(full, pred) for name, (pred, _) in run_methods(x, obs, seed, None, hp, SPARSE_T).items()
@@ -166,12 +172,7 @@ def select_estimate(x: np.ndarray, full: np.ndarray, seed: int, hp: dict | None)
         return 1 - v if HIGHER_IS_BETTER[m] else v
 
     best = {m: min(err(m, sc[m]) for sc in base.values()) for m in SOFT_METRICS}
-    unsafe = (obs[:, 0] == 0).astype(np.float32)
-    known = obs.astype(np.float32).copy()
-    known[:, 0] = 0
-    cfg = TrainConfig(seed=seed, epochs=RECOVERY_EPOCHS, val_frac=0.0, patience=RECOVERY_EPOCHS, batch_size=256,
-                      balance=False)
-    model, _ = fit(x, unsafe, known, LEHyperParams(**(hp or RECOVERY_HP)), cfg, progress=False)
+    model, unsafe, known = fit_lance(x, obs, seed, hp)
     model.eval()
     with torch.no_grad():
         alpha = model.concentrations(torch.from_numpy(x.astype(np.float32))).double().numpy()

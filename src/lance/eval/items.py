@@ -44,8 +44,8 @@ def harmful_mix(sets: Sequence[str] = DEFAULT_HARMFUL_SETS, seed: int = 0) -> li
 
 def check_dataset(dataset: str, harmful_sets: Sequence[str] = DEFAULT_HARMFUL_SETS) -> None:
     """Raise ``InputError`` naming the valid choices when ``dataset`` (or a harmful set) is unknown."""
-    names = known_datasets()
-    if dataset != HARMFUL and dataset not in names:
+    names = known_datasets()  # includes HARMFUL
+    if dataset not in names:
         raise InputError(f"unknown dataset {dataset!r}; valid names: {', '.join(names)}")
     if dataset == HARMFUL:
         for name in harmful_sets:
