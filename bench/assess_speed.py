@@ -1,12 +1,14 @@
 """Speed of ``assess``: single-prompt latency, batched throughput, LE head vs embedding time.
 
-    .venv/bin/python bench/assess_speed.py [--n 200] [--batch 2000] [--repeat 3] [--threads N]
+    .venv/bin/python bench/assess_speed.py [--n 200] [--batch 2000] [--repeat 3] [--threads N] [--precision fp32|bf16]
 
 Targets (2 CPU cores): p50 <= 20 ms per prompt, >= 500 prompts/s batched, head <= 10% of
 embedding time. The baseline, timed in the same run on the same texts, is a plain
 ``SentenceTransformer.encode(batch_size=64)`` of the same model: the batched line says how
 ``assess`` (embedding + LE head + result objects) compares with embedding alone done the
-library's default way. The machine may be shared: every line carries the 1-minute load average.
+library's default way. With ``--precision bf16`` the assessor's encoder runs in bfloat16 and the
+last lines say how far its distributions are from the fp32 ones on the same texts. The machine
+may be shared: every line carries the 1-minute load average.
 """
 
 from __future__ import annotations
@@ -29,17 +31,21 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2000, help="prompts in the batched run")
     ap.add_argument("--repeat", type=int, default=1, help="batched runs (baseline and assess alternate)")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0 = torch's default)")
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="the assessor encoder's arithmetic")
     args = ap.parse_args()
     import torch
 
-    from lance.assess.assessor import default_assessor
+    from lance.assess.assessor import load_assessor
+    from lance.assess.encoder import fast_bf16
+    from lance.config import EncoderConfig, LanceSettings
     from lance.datasets import load_dataset
 
     if args.threads:
         torch.set_num_threads(args.threads)
     texts = [r.text for r in load_dataset("xstest")] + [r.text for r in load_dataset("alpaca_eval")]
     texts = [t for t in texts if t.strip()]
-    a = default_assessor()
+    a = load_assessor(LanceSettings(encoder=EncoderConfig(precision=args.precision)))
+    print(f"assessor encoder precision {args.precision} (CPU with AMX bf16: {fast_bf16()})")
     st = a.encoder._model  # the SentenceTransformer behind the encoder: the baseline
     a.assess(texts[:32])  # warm-up
     st.encode(texts[:32], batch_size=64, show_progress_bar=False)
@@ -89,6 +95,14 @@ def main() -> None:
     print(f"embedding {t_emb * 1000:.0f} ms, LE head {t_head * 1000:.1f} ms for {len(batch)} prompts: "
           f"head = {100 * t_head / t_emb:.2f}% of embedding time (target <= 10%); {_load()}")
     print(f"max |assess embedding - baseline embedding| = {np.abs(emb - ref).max():.1e}")
+    if args.precision != "fp32":
+        p_ref, _ = a.head(np.asarray(ref, dtype=np.float32))
+        p_new, _ = a.head(emb)
+        cos = (np.asarray(ref) * emb).sum(1)
+        print(f"{args.precision} vs fp32 on the same {len(batch)} prompts: cosine min {cos.min():.5f}, mean {cos.mean():.6f}; "
+              f"largest change of any probability {np.abs(p_new - p_ref).max():.4f}; top category the same for "
+              f"{(p_new.argmax(1) == p_ref.argmax(1)).mean():.1%}, p(safe) >= 0.5 the same for "
+              f"{((p_new[:, 0] >= 0.5) == (p_ref[:, 0] >= 0.5)).mean():.1%}")
 
 
 if __name__ == "__main__":

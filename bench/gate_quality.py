@@ -9,7 +9,7 @@ top-1 risk category over the taxonomy ids present.
 Generalisation (neither set is in the training mix): AUROC on OpenAI's moderation samples
 (harm written against another taxonomy) and on IBM CAST's harmful vs harmless prompts.
 
-    .venv/bin/python bench/gate_quality.py [--checkpoint PATH ...] [--top ENCODER_TOP.pt]
+    .venv/bin/python bench/gate_quality.py [--checkpoint PATH ...] [--top ENCODER_TOP.pt] [--precision bf16]
 """
 
 from __future__ import annotations
@@ -70,14 +70,14 @@ def reference_baseline(encoder, cache_dir, x_xs, y_xs, types):
     return g
 
 
-def evaluate(path, cache) -> tuple[str, dict, dict]:
+def evaluate(path, cache, precision: str = "fp32") -> tuple[str, dict, dict]:
     """Gate and category scores of one checkpoint, embedded with the encoder it was trained on."""
     from lance.assess.assessor import LabelEnhancementAssessor
     from lance.assess.checkpoint import load_checkpoint
     from lance.assess.encoder import get_encoder
 
     ckpt = load_checkpoint(path)
-    enc = get_encoder(ckpt.encoder_name)
+    enc = get_encoder(ckpt.encoder_name, precision=precision)
     le = LabelEnhancementAssessor(enc, ckpt)
     x_xs, y_xs, types, x_held, cats = load_eval(enc, cache)
     p_xs, _ = le.head(x_xs)
@@ -95,6 +95,8 @@ def main() -> None:
     ap.add_argument("--no-reference", action="store_true", help="skip the logistic-regression reference")
     ap.add_argument("--top", default=None,
                     help="encoder-top file for checkpoints trained on the +lance-top encoder (sets $LANCE_ENCODER_TOP)")
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="the checkpoints' encoder arithmetic (the reference stays fp32)")
     args = ap.parse_args()
     if args.top:
         from lance.assess.encoder_top import TOP_ENV
@@ -106,14 +108,14 @@ def main() -> None:
 
     cache = default_cache_dir()
     paths = args.checkpoint or [default_checkpoint_path()]
-    cols = [(str(p), *evaluate(p, cache)) for p in paths]
+    cols = [(str(p), *evaluate(p, cache, args.precision)) for p in paths]
     ref = None
     if not args.no_reference:
         enc = get_encoder()
         x_xs, y_xs, types, _, _ = load_eval(enc, cache)
         ref = reference_baseline(enc, cache, x_xs, y_xs, types)
     for i, (p, name, _, _) in enumerate(cols):
-        print(f"[{i}] {p}  (encoder {name})")
+        print(f"[{i}] {p}  (encoder {name}, {args.precision})")
     print("XSTest gate (450 prompts; flagged at the threshold keeping 95% of unsafe flagged)")
     head = "".join(f"{f'LE [{i}]':>10s}" for i in range(len(cols)))
     print(f"{'':32s}{head}{'MiniLM+LR':>10s}")

@@ -118,7 +118,8 @@ def load_assessor(settings: LanceSettings | None = None, *, taxonomy: Taxonomy |
     # a checkpoint trained on the gate-tuned variant of the configured encoder uses that variant
     if ckpt.encoder_name == name + TOP_TAG:
         name = ckpt.encoder_name
-    encoder = get_encoder(name, batch_size=settings.encoder.batch_size, max_chars=settings.encoder.max_chars)
+    encoder = get_encoder(name, batch_size=settings.encoder.batch_size, max_chars=settings.encoder.max_chars,
+                          precision=settings.encoder.precision)
     ckpt.check(encoder_name=encoder.name, where=str(settings.le_checkpoint or "(packaged default)"))
     return LabelEnhancementAssessor(encoder, ckpt)
 

@@ -33,6 +33,11 @@ def assess(
     file: Annotated[Optional[str], typer.Option("--file", "-f", help="Assess one prompt per line of FILE (- = stdin).")] = None,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one JSON object per prompt: text, distribution, confidence, top.")] = False,
     top_k: Annotated[int, typer.Option("--top", min=1, help="Categories to show in readable output.")] = 5,
+    precision: Annotated[
+        Optional[str],
+        typer.Option("--precision", help="Encoder arithmetic: fp32 (exact) or bf16 (~2x batched speed on CPUs "
+                     "with AMX, probabilities within ~0.015). Default: encoder.precision from the config (fp32)."),
+    ] = None,
 ) -> None:
     """Show how risky PROMPT looks: its distribution over safe + the taxonomy's categories."""
     from lance.assess.assessor import load_assessor
@@ -47,6 +52,10 @@ def assess(
     else:
         raise InputError('nothing to assess: pass a prompt, e.g. lance assess "How do I kill a Python process?", or --file FILE')
     settings = STATE.settings()
+    if precision is not None:
+        if precision not in ("fp32", "bf16"):
+            raise InputError(f"--precision must be fp32 or bf16, not {precision!r}")
+        settings = settings.model_copy(update={"encoder": settings.encoder.model_copy(update={"precision": precision})})
     taxonomy = load_taxonomy(settings.taxonomy)
     assessor = load_assessor(settings, taxonomy=taxonomy)
     if jsonl:

@@ -171,7 +171,12 @@ class Runner:
             "taxonomy": self.ctx.taxonomy.fingerprint(),
             "encoder": self.settings.encoder.name,
             "judges": self.judges.describe() if self.judges is not None else None,
-        }
+        } | self._precision_key()
+
+    def _precision_key(self) -> dict[str, str]:
+        """The gate encoder's precision, recorded only when not the default fp32 (older runs keep their hash)."""
+        precision = getattr(getattr(self.ctx.assessor, "encoder", None), "precision", "fp32")
+        return {} if precision == "fp32" else {"encoder_precision": precision}
 
     def method_configs(self) -> dict[str, dict[str, Any]]:
         common = self.common_config()
