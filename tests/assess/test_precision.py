@@ -89,20 +89,30 @@ def test_cli_precision_flag():
     assert bad.exit_code != 0 and "fp32 or bf16" in str(bad.exception)
 
 
-def test_eval_records_bf16_and_refuses_to_mix_it_with_fp32(tmp_path):
-    """A run made with the bf16 gate says so in run.json; resuming it in fp32 is refused by name."""
+def test_eval_records_a_non_default_gate_encoder_and_refuses_to_mix_runs(tmp_path):
+    """A run made with the bf16 gate and an encoder top from $LANCE_ENCODER_TOP says so in run.json;
+    resuming it with the packaged defaults is refused, naming both keys."""
+    import hashlib
     import os
+    import shutil
     import subprocess
     import sys
 
+    from lance.assess.encoder_top import TOP_ENV, default_top_path
+
+    env = {k: v for k, v in os.environ.items() if k != TOP_ENV} | {"HF_HUB_OFFLINE": "1"}
+    top = tmp_path / "candidate_top.pt"
+    shutil.copy(default_top_path(), top)  # same weights, but not the packaged file: must be recorded
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "lance", "eval", "--dataset", "xstest", "--methods", "guard_block",
            "--limit", "2", "--no-judge", "--quiet", "--out", str(out)]  # fmt: skip
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    first = subprocess.run(cmd, env={**env, "LANCE_ENCODER__PRECISION": "bf16"}, capture_output=True, text=True, timeout=300, check=False)
+    first = subprocess.run(cmd, env={**env, "LANCE_ENCODER__PRECISION": "bf16", TOP_ENV: str(top)},
+                           capture_output=True, text=True, timeout=300, check=False)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
-    manifest = json.loads((out / "run.json").read_text())
-    assert manifest["common"]["encoder_precision"] == "bf16"
+    common = json.loads((out / "run.json").read_text())["common"]
+    assert common["encoder_precision"] == "bf16"
+    assert common["encoder_top"] == hashlib.sha256(top.read_bytes()).hexdigest()[:12]
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert again.returncode != 0
-    assert "encoder_precision" in again.stdout + again.stderr
+    said = again.stdout + again.stderr
+    assert "encoder_precision" in said and "encoder_top" in said

@@ -113,6 +113,8 @@ class SentenceTransformerEncoder:
                 raise ModelFileError(f"the packaged encoder top is {top.get('name')!r}, not {name!r}")
             apply_top(self._model, top)
         self.precision: Precision = precision
+        #: Content digest of the tuned top in use (None for the plain encoder).
+        self.top_digest: str | None = top["digest"] if tuned else None
         #: On-disk embedding caches and eval configurations are keyed by this: the tuned top's
         #: content, not just its name, and the precision when it is not the exact fp32.
         self.cache_key = (f"{name}-{top['digest']}" if tuned else name) + ("@bf16" if precision == "bf16" else "")

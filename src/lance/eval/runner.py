@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -171,12 +172,24 @@ class Runner:
             "taxonomy": self.ctx.taxonomy.fingerprint(),
             "encoder": self.settings.encoder.name,
             "judges": self.judges.describe() if self.judges is not None else None,
-        } | self._precision_key()
+        } | self._encoder_extras()
 
-    def _precision_key(self) -> dict[str, str]:
-        """The gate encoder's precision, recorded only when not the default fp32 (older runs keep their hash)."""
-        precision = getattr(getattr(self.ctx.assessor, "encoder", None), "precision", "fp32")
-        return {} if precision == "fp32" else {"encoder_precision": precision}
+    def _encoder_extras(self) -> dict[str, str]:
+        """What else identifies the gate's encoder, recorded only when it departs from the packaged
+        default, so runs made with the defaults keep their configuration hash: a precision other
+        than fp32, and an encoder top taken from ``$LANCE_ENCODER_TOP`` instead of the package
+        (the packaged top ships with, and is pinned by, the packaged LE checkpoint)."""
+        from lance.assess.encoder_top import TOP_ENV
+
+        encoder = getattr(self.ctx.assessor, "encoder", None)
+        extras: dict[str, str] = {}
+        precision = getattr(encoder, "precision", "fp32")
+        if precision != "fp32":
+            extras["encoder_precision"] = precision
+        digest = getattr(encoder, "top_digest", None)
+        if digest and os.environ.get(TOP_ENV):
+            extras["encoder_top"] = digest
+        return extras
 
     def method_configs(self) -> dict[str, dict[str, Any]]:
         common = self.common_config()
