@@ -48,7 +48,7 @@ def test_routes_are_summarised_per_prompt_label() -> None:
         {"label": "unsafe", "route": "neutralize"},
     ]
     row = compute_row("xstest", "lance", recs)
-    assert row.routes == {"safe:pass": 3, "safe:refuse": 1, "unsafe:block": 1, "unsafe:neutralize": 1}
+    assert row.routes == {"safe": {"pass": 3, "refuse": 1}, "unsafe": {"block": 1, "neutralize": 1}}
     assert route_summary(row.routes) == (
         "safe: pass 3, refuse 1 (25.0% refused or blocked); unsafe: block 1, neutralize 1 (50.0% refused or blocked)"
     )

@@ -124,7 +124,8 @@ class Row:
     calls: Rate
     tokens: Rate
     latency_s: Rate
-    routes: dict[str, int] = field(default_factory=dict)
+    #: prompt label -> route -> answers, e.g. ``{"safe": {"pass": 3, "refuse": 1}}``
+    routes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _bool_rate(recs: list[dict[str, Any]], fn: Callable[[dict[str, Any]], bool | None], seed: int) -> Rate:
@@ -141,11 +142,11 @@ def compute_row(dataset: str, method: str, recs: list[dict[str, Any]], seed: int
     unsafe = [r for r in recs if r.get("label") == "unsafe"]
     # per prompt label, so the share of *safe* prompts a method routed to refuse/block (its
     # over-refusal by its own decision, whatever a refusal detector reads in the answer) shows
-    routes: dict[str, int] = {}
+    routes: dict[str, dict[str, int]] = {}
     for r in recs:
         if r.get("route"):
-            key = f"{r.get('label') or '?'}:{r['route']}"
-            routes[key] = routes.get(key, 0) + 1
+            counts = routes.setdefault(r.get("label") or "?", {})
+            counts[r["route"]] = counts.get(r["route"], 0) + 1
     return Row(
         dataset=dataset,
         method=method,

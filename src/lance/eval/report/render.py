@@ -123,14 +123,10 @@ def _header(run: Run) -> list[tuple[str, str]]:
     return facts
 
 
-def route_summary(routes: dict[str, int]) -> str:
-    """``{"safe:pass": 3, "safe:refuse": 1}`` -> ``safe: pass 3, refuse 1 (25% refused)``."""
-    by_label: dict[str, dict[str, int]] = {}
-    for key, n in routes.items():
-        label, _, route = key.rpartition(":")
-        by_label.setdefault(label or "?", {})[route] = n
+def route_summary(routes: dict[str, dict[str, int]]) -> str:
+    """``{"safe": {"pass": 3, "refuse": 1}}`` -> ``safe: pass 3, refuse 1 (25.0% refused or blocked)``."""
     parts = []
-    for label, counts in sorted(by_label.items()):
+    for label, counts in sorted(routes.items()):
         total = sum(counts.values())
         stopped = counts.get("refuse", 0) + counts.get("block", 0)
         inner = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
