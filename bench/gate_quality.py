@@ -6,8 +6,10 @@ that share per XSTest type. Held-out (test split) category-labelled prompts: top
 accuracy (a hit when a known category is among the top risk categories) and macro-F1 of the
 top-1 risk category over the taxonomy ids present.
 
-Generalisation (neither set is in the training mix): AUROC on OpenAI's moderation samples
-(harm written against another taxonomy) and on IBM CAST's harmful vs harmless prompts.
+Generalisation (none of these sets is in the training mix): AUROC on OpenAI's moderation samples
+(harm written against another taxonomy), on IBM CAST's harmful vs harmless prompts, and on IBM
+CAST's condition_multiple (hate speech, crime planning and sexual-content rewrites, each against
+the benign instructions they were rewritten from).
 
     .venv/bin/python bench/gate_quality.py [--checkpoint PATH ...] [--top ENCODER_TOP.pt] [--precision bf16]
 """
@@ -39,14 +41,23 @@ def load_eval(encoder, cache_dir):
     return x_xs, y_xs, types, x_held, [r.categories for r in held]
 
 
+#: IBM CAST condition_multiple rewrites scored against their benign base instructions.
+CAST_CONDITIONS = ("hate_speech", "crime_planning", "sexual_content")
+
+
 def generalisation(score, encoder, cache_dir) -> dict[str, float]:
-    """AUROC of ``score(embeddings)`` on openai_moderation and IBM CAST harmful/harmless."""
+    """AUROC of ``score(embeddings)`` on openai_moderation, IBM CAST harmful/harmless, and IBM
+    CAST condition_multiple: each category's rewrites against the 1,200 benign bases."""
     from lance.assess.embed_cache import embed
     from lance.datasets import load_dataset
 
     out = {}
+    cast = load_dataset("ibm_cast")
     sets = {"openai_moderation": load_dataset("openai_moderation"),
-            "ibm_cast_harmful": [r for r in load_dataset("ibm_cast") if r.meta.get("file") == "harmful"]}
+            "ibm_cast_harmful": [r for r in cast if r.meta.get("file") == "harmful"]}
+    base = [r for r in cast if r.meta.get("file") == "multiple" and r.meta.get("condition") == "base"]
+    for cond in CAST_CONDITIONS:
+        sets[f"ibm_cast_multiple_{cond}"] = base + [r for r in cast if r.meta.get("condition") == cond]
     for name, recs in sets.items():
         x = embed([r.text for r in recs], encoder, cache_dir)
         out[name] = float(roc_auc_score([r.label == "unsafe" for r in recs], score(x)))
@@ -129,7 +140,7 @@ def main() -> None:
     print("generalisation (AUROC; sets never trained on)")
     for key in cols[0][2]["general"]:
         r = f"{ref['general'][key]:10.3f}" if ref else f"{'-':>10s}"
-        print(f"  {key:30s}" + "".join(f"{g['general'][key]:10.3f}" for _, _, g, _ in cols) + r)
+        print(f"  {key:34s}" + "".join(f"{g['general'][key]:10.3f}" for _, _, g, _ in cols) + r)
     for i, (_, _, _, cat) in enumerate(cols):
         print(f"held-out category-labelled prompts [{i}] (test split, n={cat['n']}): "
               f"top-1 acc {cat['top1']:.3f}   top-3 acc {cat['top3']:.3f}   macro-F1 {cat['macro_f1']:.3f}")
