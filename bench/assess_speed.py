@@ -26,18 +26,19 @@ def _load() -> str:
 
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from lance.config import PRECISIONS, EncoderConfig, LanceSettings
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="single-prompt calls to time")
     ap.add_argument("--batch", type=int, default=2000, help="prompts in the batched run")
     ap.add_argument("--repeat", type=int, default=1, help="batched runs (baseline and assess alternate)")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0 = torch's default)")
-    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="the assessor encoder's arithmetic")
+    ap.add_argument("--precision", choices=PRECISIONS, default="fp32", help="the assessor encoder's arithmetic")
     args = ap.parse_args()
     import torch
 
     from lance.assess.assessor import load_assessor
     from lance.assess.encoder import fast_bf16
-    from lance.config import EncoderConfig, LanceSettings
     from lance.datasets import load_dataset
 
     if args.threads:

@@ -100,13 +100,15 @@ def evaluate(path, cache, precision: str = "fp32") -> tuple[str, dict, dict]:
 
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from lance.config import PRECISIONS
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", action="append", default=None,
                     help="LE checkpoint, repeatable: one column each, embedded with its own encoder (default: the packaged one)")
     ap.add_argument("--no-reference", action="store_true", help="skip the logistic-regression reference")
     ap.add_argument("--top", default=None,
                     help="encoder-top file for checkpoints trained on the +lance-top encoder (sets $LANCE_ENCODER_TOP)")
-    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+    ap.add_argument("--precision", choices=PRECISIONS, default="fp32",
                     help="the checkpoints' encoder arithmetic (the reference stays fp32)")
     args = ap.parse_args()
     if args.top:

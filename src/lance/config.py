@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -43,6 +43,13 @@ class BackendConfig(BaseModel):
     seed: int | None = 0
 
 
+#: Arithmetic of the gate's encoder. ``fp32``: exact, batch-independent embeddings. ``bf16``: matrix
+#: products in bfloat16 (autocast), ~2x batched throughput on CPUs with AMX, at a small,
+#: batch-dependent drift (docs/label_enhancement.md).
+Precision = Literal["fp32", "bf16"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+
+
 class EncoderConfig(BaseModel):
     """Sentence encoder used by the label-enhancement model and similarity checks."""
 
@@ -56,7 +63,7 @@ class EncoderConfig(BaseModel):
     #: ``fp32`` (default) gives exact embeddings that do not depend on what else is in the batch;
     #: ``bf16`` runs the matrix products in bfloat16, about 2x the batched throughput on CPUs with
     #: AMX, with probabilities moving by up to ~0.015. Similarity checks and judges stay fp32.
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Precision = "fp32"
 
 
 class LanceSettings(BaseSettings):

@@ -12,11 +12,12 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from lance.assess.sharing import shared
+from lance.config import PRECISIONS, Precision
 from lance.errors import ConfigError, InputError, ModelFileError
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
@@ -26,11 +27,6 @@ MAX_BATCH_TOKENS = 4096
 _SORT_WINDOW = 8192
 #: Feature keys a plain text model needs; any other key means ``SentenceTransformer.encode`` is used.
 _TEXT_FEATURES = {"input_ids", "attention_mask", "token_type_ids", "modality"}
-
-#: ``fp32``: exact, batch-independent embeddings. ``bf16``: matrix products in bfloat16 (autocast),
-#: ~2x batched throughput on CPUs with AMX, at a small, batch-dependent drift (docs/label_enhancement.md).
-Precision = Literal["fp32", "bf16"]
-
 
 def fast_bf16() -> bool:
     """Whether this CPU runs bfloat16 matrix products in hardware (AMX tiles + oneDNN bf16).
@@ -84,8 +80,8 @@ class SentenceTransformerEncoder:
         max_batch_tokens: int = MAX_BATCH_TOKENS,
         precision: Precision = "fp32",
     ) -> None:
-        if precision not in ("fp32", "bf16"):
-            raise ConfigError(f"encoder precision must be 'fp32' or 'bf16', not {precision!r}")
+        if precision not in PRECISIONS:
+            raise ConfigError(f"encoder precision must be {' or '.join(map(repr, PRECISIONS))}, not {precision!r}")
         if precision == "bf16" and not fast_bf16():
             warnings.warn("encoder precision bf16 on a CPU without AMX: bfloat16 is emulated and slower than fp32",
                           RuntimeWarning, stacklevel=2)
@@ -115,9 +111,9 @@ class SentenceTransformerEncoder:
         self.precision: Precision = precision
         #: Content digest of the tuned top in use (None for the plain encoder).
         self.top_digest: str | None = top["digest"] if tuned else None
-        #: On-disk embedding caches and eval configurations are keyed by this: the tuned top's
-        #: content, not just its name, and the precision when it is not the exact fp32.
-        self.cache_key = (f"{name}-{top['digest']}" if tuned else name) + ("@bf16" if precision == "bf16" else "")
+        #: On-disk embedding caches are keyed by this: the tuned top's content, not just its name,
+        #: and the precision when it is not the exact fp32.
+        self.cache_key = (f"{name}-{self.top_digest}" if tuned else name) + ("@bf16" if precision == "bf16" else "")
         self.name = name
         self.dim = int(self._model.get_embedding_dimension() or 0)
         self.batch_size = batch_size

@@ -11,6 +11,7 @@ import typer
 
 from lance.assess.distribution import RiskDistribution
 from lance.cli._state import STATE, console, read_prompt_arg
+from lance.config import PRECISIONS
 from lance.errors import InputError
 from lance.taxonomy import Taxonomy
 
@@ -53,8 +54,8 @@ def assess(
         raise InputError('nothing to assess: pass a prompt, e.g. lance assess "How do I kill a Python process?", or --file FILE')
     settings = STATE.settings()
     if precision is not None:
-        if precision not in ("fp32", "bf16"):
-            raise InputError(f"--precision must be fp32 or bf16, not {precision!r}")
+        if precision not in PRECISIONS:
+            raise InputError(f"--precision must be {' or '.join(PRECISIONS)}, not {precision!r}")
         settings = settings.model_copy(update={"encoder": settings.encoder.model_copy(update={"precision": precision})})
     taxonomy = load_taxonomy(settings.taxonomy)
     assessor = load_assessor(settings, taxonomy=taxonomy)
