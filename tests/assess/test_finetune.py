@@ -23,3 +23,59 @@ def test_cached_top_path_reproduces_the_encoder_and_extends_its_cache(encoder, t
     # a cache for another depth is not reused
     other = cached_hidden_states(encoder, TEXTS[:1], 1, 64, cache)
     assert other[0].shape == hs[0].shape and not np.array_equal(other[0].numpy(), hs[0].numpy())
+
+
+def test_weight_soup_averages_the_saved_tops_and_loads_into_the_shipped_encoder(encoder):
+    """The soup of the pretrained top and the shipped top is their midpoint; a soup of the
+    shipped top with itself, loaded into pretrained copies, is the shipped gate encoder."""
+    import copy
+
+    import pytest
+    import torch
+
+    from lance.assess.encoder import DEFAULT_ENCODER, get_encoder
+    from lance.assess.encoder_top import TOP_TAG, load_top
+    from lance.assess.finetune import average_states, load_state, top_state
+
+    bert = _bert(encoder)
+    n = len(bert.encoder.layer)
+    shipped = load_top()["state"]
+    n_top = len({k.split(".")[0] for k in shipped})
+    pre = top_state(bert.encoder.layer[n - n_top:], n)
+    assert set(pre) == set(shipped)
+
+    mid = average_states([pre, shipped])
+    k = next(k for k in shipped if k.endswith("attention.self.query.weight"))
+    want = ((pre[k].float() + shipped[k].float()) / 2).half()
+    assert torch.equal(mid[k], want) and not torch.equal(mid[k], shipped[k])
+
+    same = average_states([shipped, shipped, shipped])
+    assert all(torch.equal(same[key], shipped[key]) for key in shipped)
+    layers = [copy.deepcopy(layer) for layer in bert.encoder.layer[n - n_top:]]
+    load_state(layers, same, n)
+    assert all(torch.equal(v, shipped[key]) for key, v in top_state(layers, n).items())
+    hs = cached_hidden_states(encoder, TEXTS, n_top, 256, None)
+    tuned = get_encoder(DEFAULT_ENCODER + TOP_TAG).encode(TEXTS)
+    assert np.abs(embed_top(layers, hs) - tuned).max() < 1e-2
+    assert np.abs(embed_top(layers, hs) - encoder.encode(TEXTS)).max() > 0.05  # the tuned top is in use
+
+    with pytest.raises(ValueError, match="different layers"):
+        average_states([shipped, {key: v for key, v in shipped.items() if not key.startswith(f"{n - 1}.")}])
+    with pytest.raises(ValueError, match="another --n-top"):
+        load_state([copy.deepcopy(bert.encoder.layer[0])] + layers, shipped, n)
+    with pytest.raises(ValueError, match="at least one"):
+        average_states([])
+
+
+def test_bad_soup_arguments_fail_before_any_work(capsys):
+    import pytest
+
+    from lance.assess.finetune import main
+
+    for argv, msg in [(["--soup-seeds", "0,one"], "comma-separated integers"),
+                      (["--soup-seeds", "0,1,0"], "repeats a seed"),
+                      (["--soup-seeds", "0,1", "--soup-from", "a.pt"], "alternatives"),
+                      (["--soup-seeds", "0,1", "--epochs", "0"], "needs --epochs > 0")]:
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2 and msg in capsys.readouterr().err

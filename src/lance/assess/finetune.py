@@ -165,6 +165,35 @@ def top_state(layers: Sequence[nn.Module], n_layers: int) -> dict[str, torch.Ten
             for i, layer in enumerate(layers) for k, v in layer.state_dict().items()}
 
 
+def average_states(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Uniform weight average ("model soup") of top states saved by ``top_state``.
+
+    Fine-tunes of the same pretrained layers under one recipe but different seeds stay in one
+    basin, so their average is a single model (no extra inference cost) that does not depend on
+    which seed happened to be lucky. Averaged from the fp16 saved states, so averaging the
+    files of separate runs gives exactly what ``--soup-seeds`` gives in one run.
+    """
+    if not states:
+        raise ValueError("average_states needs at least one state")
+    keys = set(states[0])
+    for st in states[1:]:
+        if set(st) != keys:
+            raise ValueError("cannot average encoder tops with different layers: "
+                             f"{sorted(keys ^ set(st))[:4]} differ")
+    return {k: (sum(st[k].float() for st in states) / len(states)).to(torch.float16) for k in states[0]}
+
+
+def load_state(layers: Sequence[nn.Module], state: dict[str, torch.Tensor], n_layers: int) -> None:
+    """Load a ``top_state`` dict (keys ``"<layer index>.<param>"``) into ``layers`` in place."""
+    first = n_layers - len(layers)
+    for i, layer in enumerate(layers):
+        prefix = f"{first + i}."
+        sub = {k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)}
+        if not sub:
+            raise ValueError(f"state has no weights for layer {first + i}; it was saved with another --n-top")
+        layer.load_state_dict(sub)
+
+
 def cached_hidden_states(encoder: Any, texts: Sequence[str], n_top: int, max_tokens: int,
                          cache: Path | None) -> list[torch.Tensor]:
     """``hidden_states`` with a per-text on-disk cache (only new texts are computed)."""
@@ -212,7 +241,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--report-xstest", action="store_true", help="also print XSTest (report only)")
     ap.add_argument("--hs-cache", type=Path, default=None, help="torch file caching hidden states between runs")
     ap.add_argument("--results-json", type=Path, default=None, help="write every printed metric here")
+    ap.add_argument("--soup-seeds", default="",
+                    help="comma-separated seeds: fine-tune one top per seed (each on its own mix sample) and "
+                         "use their weight average; the LE head is then trained with --seed")
+    ap.add_argument("--soup-from", default="",
+                    help="comma-separated encoder-top files (same --n-top) to average instead of fine-tuning")
     args = ap.parse_args(argv)
+    try:
+        soup_seeds = [int(x) for x in args.soup_seeds.split(",") if x.strip()]
+    except ValueError:
+        ap.error(f"--soup-seeds wants comma-separated integers, got {args.soup_seeds!r}")
+    if len(set(soup_seeds)) != len(soup_seeds):
+        ap.error(f"--soup-seeds repeats a seed: {args.soup_seeds!r}")
+    soup_from = [Path(x) for x in args.soup_from.split(",") if x.strip()]
+    if soup_seeds and soup_from:
+        ap.error("--soup-seeds and --soup-from are alternatives; give one")
+    if (soup_seeds or soup_from) and args.epochs == 0:
+        ap.error("a soup averages fine-tuned tops; it needs --epochs > 0")
 
     import json
     import sys
@@ -232,10 +277,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     bert = _bert(enc)
     n_layers = len(bert.encoder.layer)
     excl = [f for f in args.exclude_families.split(",") if f]
-    if args.lookalikes:
-        train = gate_mix(args.seed, exclude=excl, mine=not args.no_mine, max_per_part=args.max_per_part)
-    else:
-        train = training_mix(args.seed, max_per_part=args.max_per_part)
+
+    def mix(seed: int) -> list[Any]:
+        if args.lookalikes:
+            return gate_mix(seed, exclude=excl, mine=not args.no_mine, max_per_part=args.max_per_part)
+        return training_mix(seed, max_per_part=args.max_per_part)
+
+    train = mix(args.seed)
     # selection data: always the full gate mix's test split (same for every candidate)
     test = gate_mix(args.seed, splits=("test",), exclude=excl, max_per_part=args.max_per_part)
     held = [r for n in ("do_not_answer", "harmbench", "jbb_behaviors", "strongreject", "coconot")
@@ -245,18 +293,42 @@ def main(argv: Sequence[str] | None = None) -> None:
     mod = load_dataset("openai_moderation")
     cast = [r for r in load_dataset("ibm_cast") if r.meta.get("file") == "harmful"]
     xs = load_dataset("xstest") if args.report_xstest else []
+    # a soup's other seeds train on their own mix samples: their texts ride along at the end
+    soup_train = {sd: train if sd == args.seed else mix(sd) for sd in soup_seeds}
+    extra = sorted({r.text for sd, recs in soup_train.items() if sd != args.seed for r in recs})
     parts = [train, test, held, gen_fam, mod, cast, xs]
     texts = [r.text for p in parts for r in p]
     cuts = np.cumsum([0] + [len(p) for p in parts])
-    hs = cached_hidden_states(enc, texts, args.n_top, args.max_tokens, args.hs_cache)
+    hs_all = cached_hidden_states(enc, texts + extra, args.n_top, args.max_tokens, args.hs_cache)
+    hs, hs_by_text = hs_all[: len(texts)], dict(zip(texts + extra, hs_all))
     a = cuts[1]
     u_tr, k_tr = targets(train, tax.ids)
     import copy
 
     layers = [copy.deepcopy(layer) for layer in bert.encoder.layer[n_layers - args.n_top :]]
     # --epochs 0: the frozen baseline through the very same path (truncation, LE head, seed)
-    info = train_top(layers, hs[:a], u_tr, k_tr, epochs=args.epochs, lr=args.lr, lambda_cat=args.lambda_cat,
-                     seed=args.seed) if args.epochs > 0 else {"frozen": True}
+    if soup_seeds:
+        states, runs = [], []
+        for sd, recs in soup_train.items():
+            cand = [copy.deepcopy(layer) for layer in layers]
+            u_s, k_s = targets(recs, tax.ids)
+            print(f"soup member seed {sd}: {len(recs)} records")
+            runs.append({"seed": sd} | train_top(cand, [hs_by_text[r.text] for r in recs], u_s, k_s, epochs=args.epochs,
+                                                 lr=args.lr, lambda_cat=args.lambda_cat, seed=sd))
+            states.append(top_state(cand, n_layers))
+        load_state(layers, average_states(states), n_layers)
+        info = {"soup_seeds": soup_seeds, "members": runs}
+    elif soup_from:
+        from lance.assess.encoder_top import load_top
+
+        tops = [load_top(f) for f in soup_from]
+        load_state(layers, average_states([t["state"] for t in tops]), n_layers)
+        info = {"soup_from": [f"{f.name}:{t['digest']}" for f, t in zip(soup_from, tops)]}
+    elif args.epochs > 0:
+        info = train_top(layers, hs[:a], u_tr, k_tr, epochs=args.epochs, lr=args.lr, lambda_cat=args.lambda_cat,
+                         seed=args.seed)
+    else:
+        info = {"frozen": True}
     print(f"top trained: {info}")
     emb = embed_top(layers, hs)
     hp = LEHyperParams()

@@ -88,6 +88,9 @@ def train_gate(
     lookalikes: Annotated[bool, typer.Option(help="Add generated benign look-alikes and mined alarming benign prompts.")] = True,
     exclude_families: Annotated[str, typer.Option(help="Look-alike families held out for the generalisation check (comma-separated).")] = "games_fiction,defensive",
     hs_cache: Annotated[Optional[Path], typer.Option(help="Torch file caching frozen hidden states between runs.")] = None,
+    soup_seeds: Annotated[str, typer.Option(
+        help="Comma-separated seeds: fine-tune one top per seed and ship their weight average (a model soup); "
+             "empty = a single fine-tune with --seed.")] = "",
 ) -> None:
     """Fine-tune the encoder's top layers for the gate, then train the LE head on them.
 
@@ -106,4 +109,6 @@ def train_gate(
             argv += ["--exclude-families", exclude_families]
     if hs_cache is not None:
         argv += ["--hs-cache", str(hs_cache)]
+    if soup_seeds:
+        argv += ["--soup-seeds", soup_seeds]
     finetune_main(argv)
