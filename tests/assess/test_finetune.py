@@ -75,7 +75,8 @@ def test_bad_soup_arguments_fail_before_any_work(capsys):
     for argv, msg in [(["--soup-seeds", "0,one"], "comma-separated integers"),
                       (["--soup-seeds", "0,1,0"], "repeats a seed"),
                       (["--soup-seeds", "0,1", "--soup-from", "a.pt"], "alternatives"),
-                      (["--soup-seeds", "0,1", "--epochs", "0"], "needs --epochs > 0")]:
+                      (["--soup-seeds", "0,1", "--epochs", "0"], "needs --epochs > 0"),
+                      (["--drop-sources", "harmfulq"], "unknown dataset(s) ['harmfulq']")]:
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2 and msg in capsys.readouterr().err

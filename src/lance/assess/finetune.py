@@ -246,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                          "use their weight average; the LE head is then trained with --seed")
     ap.add_argument("--soup-from", default="",
                     help="comma-separated encoder-top files (same --n-top) to average instead of fine-tuning")
+    ap.add_argument("--drop-sources", default="",
+                    help="comma-separated dataset names left out of the training mix (the selection split is unchanged)")
     args = ap.parse_args(argv)
     try:
         soup_seeds = [int(x) for x in args.soup_seeds.split(",") if x.strip()]
@@ -258,6 +260,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         ap.error("--soup-seeds and --soup-from are alternatives; give one")
     if (soup_seeds or soup_from) and args.epochs == 0:
         ap.error("a soup averages fine-tuned tops; it needs --epochs > 0")
+    drop = {d for d in args.drop_sources.split(",") if d}
+    from lance.datasets import list_datasets
+    from lance.datasets.lookalikes import SOURCE as LOOKALIKE_SOURCE
+
+    known_sources = {d.name for d in list_datasets()} | {LOOKALIKE_SOURCE}
+    if drop - known_sources:
+        ap.error(f"--drop-sources: unknown dataset(s) {sorted(drop - known_sources)}; known: {sorted(known_sources)}")
 
     import json
     import sys
@@ -278,10 +287,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     n_layers = len(bert.encoder.layer)
     excl = [f for f in args.exclude_families.split(",") if f]
 
+
     def mix(seed: int) -> list[Any]:
         if args.lookalikes:
-            return gate_mix(seed, exclude=excl, mine=not args.no_mine, max_per_part=args.max_per_part)
-        return training_mix(seed, max_per_part=args.max_per_part)
+            recs = gate_mix(seed, exclude=excl, mine=not args.no_mine, max_per_part=args.max_per_part)
+        else:
+            recs = training_mix(seed, max_per_part=args.max_per_part)
+        return [r for r in recs if r.source not in drop]
 
     train = mix(args.seed)
     # selection data: always the full gate mix's test split (same for every candidate)
