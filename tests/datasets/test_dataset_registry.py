@@ -108,3 +108,22 @@ def test_mix_without_noncommercial_sets() -> None:
     assert not {r.source for r in mix} & nc
     assert not {i.split(":")[0] for r in mix for i in r.meta.get("merged_from", [])} & nc
     assert Counter(r.label for r in mix)["safe"] > 1000  # benchmarks + CoCoNot look-alikes remain
+
+
+def test_contextual_behaviours_can_put_their_request_first(mix) -> None:
+    """As given, a HarmBench contextual behaviour opens with its benign context; the training
+    view puts the request where an encoder reading the opening sees it, and keeps the context."""
+    from lance.datasets.registry import request_first
+
+    given = {r.id: r for r in mix if r.meta.get("functional_category") == "contextual"}
+    assert len(given) > 50
+    viewed = {r.id: r for r in training_mix(0, contextual_request_first=True)}
+    assert set(viewed) == {r.id for r in mix}  # same records, only texts differ
+    for rid, r in given.items():
+        context, request = r.text.rsplit("\n\n---\n\n", 1)
+        v = viewed[rid]
+        assert v.text.startswith(request) and v.text.endswith(context) and v.meta["request_first"]
+        assert v.label == r.label == "unsafe" and v.categories == r.categories
+    others = [r for r in mix if r.id not in given][:200]
+    assert all(request_first(r) is r for r in others)
+    assert all(viewed[r.id].text == r.text for r in others)

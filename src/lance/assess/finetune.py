@@ -248,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     help="comma-separated encoder-top files (same --n-top) to average instead of fine-tuning")
     ap.add_argument("--drop-sources", default="",
                     help="comma-separated dataset names left out of the training mix (the selection split is unchanged)")
+    ap.add_argument("--request-first", action="store_true",
+                    help="HarmBench contextual behaviours as request + context, in training and selection")
     args = ap.parse_args(argv)
     try:
         soup_seeds = [int(x) for x in args.soup_seeds.split(",") if x.strip()]
@@ -290,14 +292,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     def mix(seed: int) -> list[Any]:
         if args.lookalikes:
-            recs = gate_mix(seed, exclude=excl, mine=not args.no_mine, max_per_part=args.max_per_part)
+            recs = gate_mix(seed, exclude=excl, mine=not args.no_mine, max_per_part=args.max_per_part,
+                            contextual_request_first=args.request_first)
         else:
-            recs = training_mix(seed, max_per_part=args.max_per_part)
+            recs = training_mix(seed, max_per_part=args.max_per_part, contextual_request_first=args.request_first)
         return [r for r in recs if r.source not in drop]
 
     train = mix(args.seed)
     # selection data: always the full gate mix's test split (same for every candidate)
-    test = gate_mix(args.seed, splits=("test",), exclude=excl, max_per_part=args.max_per_part)
+    test = gate_mix(args.seed, splits=("test",), exclude=excl, max_per_part=args.max_per_part,
+                    contextual_request_first=args.request_first)
     held = [r for n in ("do_not_answer", "harmbench", "jbb_behaviors", "strongreject", "coconot")
             for r in load_dataset(n) if r.split == "test" and r.categories and r.label == "unsafe"]
     # generalisation: never trained on or selected with

@@ -242,6 +242,26 @@ _MIX: tuple[tuple[str, Callable[[Record], bool] | None], ...] = (
     ("coconot", _coconot_benign),  # contrast + preference prompts: benign look-alikes
 )
 
+#: HarmBench's separator between a contextual behaviour's context and its request.
+_CONTEXT_SEP = "\n\n---\n\n"
+
+
+def request_first(r: Record) -> Record:
+    """A HarmBench contextual behaviour with its request before its context.
+
+    HarmBench puts a long, benign context (a Wikipedia section, a tweet, a personal profile)
+    before the harmful request. Encoders read a text's opening (the gate trains on 64 tokens,
+    assesses 256), so as given, such a record teaches "this benign context is unsafe".
+    Other records are returned unchanged.
+    """
+    if r.source != "harmbench" or r.meta.get("functional_category") != "contextual":
+        return r
+    context, sep, request = r.text.rpartition(_CONTEXT_SEP)
+    if not sep or not request.strip():
+        return r
+    return r.model_copy(update={"text": f"{request}{_CONTEXT_SEP}{context}", "meta": r.meta | {"request_first": True}})
+
+
 #: Never trained on: XSTest is the over-refusal test, openai_moderation the recovery benchmark.
 EXCLUDED_FROM_TRAINING = frozenset({"xstest", "openai_moderation"})
 
@@ -252,6 +272,7 @@ def training_mix(
     splits: tuple[Split, ...] = ("train", "val"),
     max_per_part: int | None = 3000,
     noncommercial: bool = True,
+    contextual_request_first: bool = False,
 ) -> list[Record]:
     """The label-enhancement model's training records, shuffled by ``seed``.
 
@@ -263,6 +284,8 @@ def training_mix(
     (``meta['merged_from']`` lists the other ids). No XSTest or openai_moderation
     text is ever included. ``noncommercial=False`` leaves out the CC BY-NC sets
     (Alpaca-derived refusal_direction, alpaca_eval), e.g. for a checkpoint that ships.
+    ``contextual_request_first`` puts HarmBench contextual behaviours' requests before their
+    contexts (:func:`request_first`).
     """
     rng = random.Random(seed)
     # Texts of the evaluation-only sets are dropped even when another set carries
@@ -281,6 +304,8 @@ def training_mix(
         if max_per_part is not None and len(part) > max_per_part:
             idx = sorted(rng.sample(range(len(part)), max_per_part))
             part = [part[i] for i in idx]
+        if contextual_request_first:
+            part = [request_first(r) for r in part]
         for r in part:
             key = text_key(r.text)
             first = merged.get(key)
