@@ -250,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     help="comma-separated dataset names left out of the training mix (the selection split is unchanged)")
     ap.add_argument("--request-first", action="store_true",
                     help="HarmBench contextual behaviours as request + context, in training and selection")
+    ap.add_argument("--item-categories", action="store_true",
+                    help="add lance.taxonomy.item_labels' per-prompt categories to the training mix")
     args = ap.parse_args(argv)
     try:
         soup_seeds = [int(x) for x in args.soup_seeds.split(",") if x.strip()]
@@ -293,9 +295,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     def mix(seed: int) -> list[Any]:
         if args.lookalikes:
             recs = gate_mix(seed, exclude=excl, mine=not args.no_mine, max_per_part=args.max_per_part,
-                            contextual_request_first=args.request_first)
+                            contextual_request_first=args.request_first, item_categories=args.item_categories)
         else:
-            recs = training_mix(seed, max_per_part=args.max_per_part, contextual_request_first=args.request_first)
+            recs = training_mix(seed, max_per_part=args.max_per_part, contextual_request_first=args.request_first,
+                                item_categories=args.item_categories)
         return [r for r in recs if r.source not in drop]
 
     train = mix(args.seed)

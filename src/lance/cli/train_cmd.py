@@ -91,6 +91,8 @@ def train_gate(
     soup_seeds: Annotated[str, typer.Option(
         help="Comma-separated seeds: fine-tune one top per seed and ship their weight average (a model soup); "
              "empty = a single fine-tune with --seed.")] = "",
+    item_categories: Annotated[bool, typer.Option(
+        help="Add the per-prompt categories of lance.taxonomy.item_labels to the training mix.")] = False,
 ) -> None:
     """Fine-tune the encoder's top layers for the gate, then train the LE head on them.
 
@@ -111,4 +113,6 @@ def train_gate(
         argv += ["--hs-cache", str(hs_cache)]
     if soup_seeds:
         argv += ["--soup-seeds", soup_seeds]
+    if item_categories:
+        argv.append("--item-categories")
     finetune_main(argv)

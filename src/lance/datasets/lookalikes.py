@@ -259,7 +259,7 @@ def has_alarming_words(text: str) -> bool:
 
 def gate_mix(seed: int = 0, *, splits: tuple[str, ...] = ("train", "val"), exclude: Sequence[str] = (),
              mine: bool = True, max_per_part: int | None = 3000,
-             contextual_request_first: bool = False) -> list[Record]:
+             contextual_request_first: bool = False, item_categories: bool = False) -> list[Record]:
     """``training_mix`` plus generated look-alikes (minus ``exclude`` families) and, with
     ``mine``, every benign Alpaca instruction (refusal_direction) that uses harm vocabulary,
     not only the mix's random sample of them. Same splits; evaluation-only texts are dropped."""
@@ -267,7 +267,7 @@ def gate_mix(seed: int = 0, *, splits: tuple[str, ...] = ("train", "val"), exclu
     from lance.datasets.registry import EXCLUDED_FROM_TRAINING, load_dataset, training_mix
 
     base = training_mix(seed, splits=splits, max_per_part=max_per_part,  # type: ignore[arg-type]
-                        contextual_request_first=contextual_request_first)
+                        contextual_request_first=contextual_request_first, item_categories=item_categories)
     seen = {text_key(r.text) for r in base}
     seen |= {text_key(r.text) for name in sorted(EXCLUDED_FROM_TRAINING) for r in load_dataset(name)}
     extra = [r for r in lookalike_records(exclude=exclude) if r.split in splits]

@@ -262,6 +262,14 @@ def request_first(r: Record) -> Record:
     return r.model_copy(update={"text": f"{request}{_CONTEXT_SEP}{context}", "meta": r.meta | {"request_first": True}})
 
 
+def with_item_categories(r: Record) -> Record:
+    """``r`` with the categories :mod:`lance.taxonomy.item_labels` gives its id added."""
+    from lance.taxonomy.item_labels import ITEM_CATEGORIES
+
+    extra = [c for c in ITEM_CATEGORIES.get(r.id, ()) if c not in r.categories]
+    return r.model_copy(update={"categories": r.categories + tuple(extra)}) if extra else r
+
+
 #: Never trained on: XSTest is the over-refusal test, openai_moderation the recovery benchmark.
 EXCLUDED_FROM_TRAINING = frozenset({"xstest", "openai_moderation"})
 
@@ -273,6 +281,7 @@ def training_mix(
     max_per_part: int | None = 3000,
     noncommercial: bool = True,
     contextual_request_first: bool = False,
+    item_categories: bool = False,
 ) -> list[Record]:
     """The label-enhancement model's training records, shuffled by ``seed``.
 
@@ -285,7 +294,8 @@ def training_mix(
     text is ever included. ``noncommercial=False`` leaves out the CC BY-NC sets
     (Alpaca-derived refusal_direction, alpaca_eval), e.g. for a checkpoint that ships.
     ``contextual_request_first`` puts HarmBench contextual behaviours' requests before their
-    contexts (:func:`request_first`).
+    contexts (:func:`request_first`). ``item_categories`` adds the per-prompt categories of
+    :mod:`lance.taxonomy.item_labels` (train/val prompts whose dataset label is mixed).
     """
     rng = random.Random(seed)
     # Texts of the evaluation-only sets are dropped even when another set carries
@@ -306,6 +316,8 @@ def training_mix(
             part = [part[i] for i in idx]
         if contextual_request_first:
             part = [request_first(r) for r in part]
+        if item_categories:
+            part = [with_item_categories(r) for r in part]
         for r in part:
             key = text_key(r.text)
             first = merged.get(key)
