@@ -171,7 +171,8 @@ def average_states(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch
     Fine-tunes of the same pretrained layers under one recipe but different seeds stay in one
     basin, so their average is a single model (no extra inference cost) that does not depend on
     which seed happened to be lucky. Averaged from the fp16 saved states, so averaging the
-    files of separate runs gives exactly what ``--soup-seeds`` gives in one run.
+    files of separate runs gives what ``--soup-seeds`` gives in one run (to the last fp16 step
+    when the runs used different thread counts).
     """
     if not states:
         raise ValueError("average_states needs at least one state")
@@ -290,7 +291,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     bert = _bert(enc)
     n_layers = len(bert.encoder.layer)
     excl = [f for f in args.exclude_families.split(",") if f]
-
 
     def mix(seed: int) -> list[Any]:
         if args.lookalikes:
