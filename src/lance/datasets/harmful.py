@@ -45,6 +45,10 @@ def load_do_not_answer() -> list[Record]:
     )
 
 
+#: HarmBench's separator between a contextual behaviour's context and its request.
+HARMBENCH_CONTEXT_SEP = "\n\n---\n\n"
+
+
 def load_harmbench() -> list[Record]:
     """400 behaviours. Contextual ones get their context prepended, as HarmBench does;
     HarmBench's own val/test split is kept in ``meta['orig_split']``."""
@@ -54,7 +58,7 @@ def load_harmbench() -> list[Record]:
         behavior, context = clean(r["Behavior"]), clean(r["ContextString"])
         if not behavior:
             return ""
-        return f"{context}\n\n---\n\n{behavior}" if context else behavior
+        return f"{context}{HARMBENCH_CONTEXT_SEP}{behavior}" if context else behavior
 
     return _labelled_csv(
         "harmbench",

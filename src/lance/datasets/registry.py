@@ -242,10 +242,6 @@ _MIX: tuple[tuple[str, Callable[[Record], bool] | None], ...] = (
     ("coconot", _coconot_benign),  # contrast + preference prompts: benign look-alikes
 )
 
-#: HarmBench's separator between a contextual behaviour's context and its request.
-_CONTEXT_SEP = "\n\n---\n\n"
-
-
 def request_first(r: Record) -> Record:
     """A HarmBench contextual behaviour with its request before its context.
 
@@ -256,10 +252,10 @@ def request_first(r: Record) -> Record:
     """
     if r.source != "harmbench" or r.meta.get("functional_category") != "contextual":
         return r
-    context, sep, request = r.text.rpartition(_CONTEXT_SEP)
+    context, sep, request = r.text.rpartition(harmful.HARMBENCH_CONTEXT_SEP)
     if not sep or not request.strip():
         return r
-    return r.model_copy(update={"text": f"{request}{_CONTEXT_SEP}{context}", "meta": r.meta | {"request_first": True}})
+    return r.model_copy(update={"text": f"{request}{harmful.HARMBENCH_CONTEXT_SEP}{context}", "meta": r.meta | {"request_first": True}})
 
 
 def with_item_categories(r: Record) -> Record:

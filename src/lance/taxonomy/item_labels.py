@@ -10,7 +10,7 @@ set, labelled by the dataset maps alone. Used by ``training_mix(item_categories=
 
 from __future__ import annotations
 
-Ids = tuple[str, ...]
+from lance.taxonomy.maps import Ids
 
 
 def _ids(dataset: str, nums: str) -> list[str]:
