@@ -23,9 +23,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from lance.assess.gate_metrics import category_scores, gate_scores
-
-CATEGORY_SETS = ("do_not_answer", "harmbench", "jbb_behaviors", "strongreject", "coconot")
+from lance.assess.gate_metrics import category_scores, gate_scores, held_out_categorised
 
 
 def load_eval(encoder, cache_dir):
@@ -36,7 +34,7 @@ def load_eval(encoder, cache_dir):
     x_xs = embed([r.text for r in xs], encoder, cache_dir)
     y_xs = np.array([1 if r.label == "unsafe" else 0 for r in xs])
     types = [str(r.meta.get("type")) for r in xs]
-    held = [r for n in CATEGORY_SETS for r in load_dataset(n) if r.split == "test" and r.categories and r.label == "unsafe"]
+    held = held_out_categorised()
     x_held = embed([r.text for r in held], encoder, cache_dir)
     return x_xs, y_xs, types, x_held, [r.categories for r in held]
 

@@ -39,3 +39,18 @@ def test_category_scores_top1_top3_and_macro_f1():
     assert c["top3"] == pytest.approx(1.0)
     # y_true = [S1, S2, S4], y_pred = [S1, S1, S4]: F1 S1 = 2/3, S2 = 0, S4 = 1
     assert c["macro_f1"] == pytest.approx((2 / 3 + 0 + 1) / 3)
+
+
+def test_held_out_categorised_is_the_unsafe_categorised_test_split():
+    """The check's prompts (n = 212 in docs/label_enhancement.md): every one a test-split unsafe
+    prompt with known taxonomy categories, from the category sets only, none in the training mix."""
+    from lance.assess.gate_metrics import CATEGORY_SETS, held_out_categorised
+    from lance.datasets import training_mix
+    from lance.taxonomy import load_taxonomy
+
+    held = held_out_categorised()
+    ids = set(load_taxonomy().ids)
+    assert len(held) == 212
+    assert {r.source for r in held} <= set(CATEGORY_SETS)
+    assert all(r.split == "test" and r.label == "unsafe" and r.categories and set(r.categories) <= ids for r in held)
+    assert not {r.text for r in held} & {r.text for r in training_mix(0)}

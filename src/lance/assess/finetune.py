@@ -279,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from lance.assess.checkpoint import LECheckpoint
     from lance.assess.encoder import DEFAULT_ENCODER, get_encoder
     from lance.assess.encoder_top import TOP_TAG, save_top
-    from lance.assess.gate_metrics import category_scores, gate_scores
+    from lance.assess.gate_metrics import category_scores, gate_scores, held_out_categorised
     from lance.assess.model import LEHyperParams
     from lance.assess.train import TrainConfig, fit, targets
     from lance.datasets import load_dataset, training_mix
@@ -305,8 +305,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # selection data: always the full gate mix's test split (same for every candidate)
     test = gate_mix(args.seed, splits=("test",), exclude=excl, max_per_part=args.max_per_part,
                     contextual_request_first=args.request_first)
-    held = [r for n in ("do_not_answer", "harmbench", "jbb_behaviors", "strongreject", "coconot")
-            for r in load_dataset(n) if r.split == "test" and r.categories and r.label == "unsafe"]
+    held = held_out_categorised()
     # generalisation: never trained on or selected with
     gen_fam = lookalike_records(families=excl) if excl else []
     mod = load_dataset("openai_moderation")

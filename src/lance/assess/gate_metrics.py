@@ -9,9 +9,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score
+
+if TYPE_CHECKING:
+    from lance.datasets.records import Record
+
+#: The category-labelled harmful sets whose test splits score the categories (never trained on).
+CATEGORY_SETS: tuple[str, ...] = ("do_not_answer", "harmbench", "jbb_behaviors", "strongreject", "coconot")
+
+
+def held_out_categorised() -> list[Record]:
+    """The held-out category check's prompts: unsafe test-split records with known categories.
+
+    One definition, so the fine-tuning run and the benchmark score the very same prompts.
+    """
+    from lance.datasets import load_dataset
+
+    return [r for n in CATEGORY_SETS for r in load_dataset(n)
+            if r.split == "test" and r.categories and r.label == "unsafe"]
 
 
 def gate_scores(labels: np.ndarray, risk: np.ndarray, types: Sequence[str]) -> dict[str, object]:
