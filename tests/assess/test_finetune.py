@@ -80,3 +80,52 @@ def test_bad_soup_arguments_fail_before_any_work(capsys):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2 and msg in capsys.readouterr().err
+
+
+def _tiny_mpnet(tmp_path):
+    """A randomly initialised 3-layer MPNet saved as a sentence-transformers folder. MPNet layers
+    need the encoder's relative position bias, which BERT-style layers (MiniLM) do not; a real
+    MPNet (all-mpnet-base-v2) is too big to fetch in tests, the architecture is what matters here."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import AutoTokenizer, MPNetConfig, MPNetModel
+
+    from lance.assess.encoder import DEFAULT_ENCODER, _resolve_path
+
+    tok = AutoTokenizer.from_pretrained(str(_resolve_path(DEFAULT_ENCODER)),
+                                        model_input_names=["input_ids", "attention_mask"])
+    torch.manual_seed(0)
+    cfg = MPNetConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
+                      intermediate_size=64, max_position_embeddings=130, pad_token_id=tok.pad_token_id,
+                      initializer_range=0.3)  # large weights: attention (and so the bias) shows in the output
+    hf = tmp_path / "hf"
+    model = MPNetModel(cfg)
+    with torch.no_grad():  # a trained model's position bias matters; a fresh one's (std 0.02) barely does
+        model.encoder.relative_attention_bias.weight.normal_(0.0, 2.0)
+    model.save_pretrained(hf)
+    tok.save_pretrained(hf)
+    st = SentenceTransformer(modules=[models.Transformer(str(hf), max_seq_length=128), models.Pooling(32, "mean"),
+                                      models.Normalize()], device="cpu")
+    st.save(str(tmp_path / "st"))
+    return tmp_path / "st"
+
+
+def test_mpnet_top_runs_with_its_position_bias_and_gets_its_own_cache(encoder, tmp_path):
+    """`--encoder` with an MPNet-style model: the cached top path reproduces the model's own
+    embedding only when the relative position bias is fed to the layers, and a hidden-state
+    cache written for MiniLM is not read for it."""
+    from lance.assess.encoder import get_encoder
+    from lance.assess.finetune import position_bias_of
+
+    mp = get_encoder(str(_tiny_mpnet(tmp_path)))
+    backbone = _bert(mp)
+    bias = position_bias_of(backbone)
+    assert bias is not None and position_bias_of(_bert(encoder)) is None
+    cache = tmp_path / "hs.pt"
+    cached_hidden_states(encoder, TEXTS, 2, 64, cache)  # MiniLM's states (384 wide) in the file
+    hs = cached_hidden_states(mp, TEXTS, 2, 64, cache)
+    assert hs[0].shape[1] == 32
+    layers = list(backbone.encoder.layer[-2:])
+    ref = mp.encode(TEXTS)
+    assert np.abs(embed_top(layers, hs, bias=bias) - ref).max() < 1e-2
+    assert np.abs(embed_top(layers, hs) - ref).max() > 0.02  # without the bias it is another model

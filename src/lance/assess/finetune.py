@@ -9,6 +9,9 @@ never used here.
 
     python -m lance.assess.finetune --top-output src/lance/assess/checkpoints/encoder_top.pt \
         --le-output src/lance/assess/checkpoints/default.pt
+
+``--encoder`` swaps in another local sentence-transformers model (BERT- or MPNet-style), the
+way the larger-encoder measurements in docs/label_enhancement.md were made.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import hashlib
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +40,21 @@ def _additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
 
-def run_layers(layers: Sequence[nn.Module], h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+#: Computes a layer stack's relative position bias from its input (MPNet); None for BERT-style models.
+PositionBias = Callable[[torch.Tensor], torch.Tensor] | None
+
+
+def position_bias_of(backbone: Any) -> PositionBias:
+    """MPNet layers take the encoder's relative position bias as an input (shared by all layers,
+    computed from the hidden states' shape); BERT-style layers need nothing."""
+    return getattr(backbone.encoder, "compute_position_bias", None)
+
+
+def run_layers(layers: Sequence[nn.Module], h: torch.Tensor, mask: torch.Tensor, bias: PositionBias = None) -> torch.Tensor:
     am = _additive_mask(mask, h.dtype)
+    extra = {"position_bias": bias(h)} if bias is not None else {}
     for layer in layers:
-        out = layer(h, attention_mask=am)
+        out = layer(h, attention_mask=am, **extra)
         h = out[0] if isinstance(out, tuple) else out
     return h
 
@@ -55,7 +69,7 @@ def pool(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def hidden_states(encoder: Any, texts: Sequence[str], n_top: int, batch: int = 64, max_tokens: int = MAX_TOKENS,
                   log: Any = print) -> list[torch.Tensor]:
-    """Per text, the (tokens, 384) fp16 hidden state entering the top ``n_top`` layers."""
+    """Per text, the (tokens, hidden) fp16 hidden state entering the top ``n_top`` layers."""
     bert = _bert(encoder)
     tok = encoder._model.tokenizer
     n_layers = len(bert.encoder.layer)
@@ -91,7 +105,8 @@ def _pad(hs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def embed_top(layers: Sequence[nn.Module], hs: Sequence[torch.Tensor], batch: int = 128) -> np.ndarray:
+def embed_top(layers: Sequence[nn.Module], hs: Sequence[torch.Tensor], batch: int = 128, *,
+              bias: PositionBias = None) -> np.ndarray:
     """Pooled, normalised embeddings from cached hidden states through ``layers``."""
     for layer in layers:
         layer.eval()
@@ -100,13 +115,13 @@ def embed_top(layers: Sequence[nn.Module], hs: Sequence[torch.Tensor], batch: in
     for s in range(0, len(order), batch):
         idx = order[s : s + batch]
         x, m = _pad([hs[i] for i in idx])
-        out[idx] = pool(run_layers(layers, x, m), m).numpy()
+        out[idx] = pool(run_layers(layers, x, m, bias), m).numpy()
     return out
 
 
 def train_top(layers: list[nn.Module], hs: Sequence[torch.Tensor], unsafe: np.ndarray, known: np.ndarray, *,
               epochs: int = 2, lr: float = 3e-5, head_lr: float = 1e-3, batch: int = 32, lambda_cat: float = 0.5,
-              seed: int = 0, log: Any = print) -> dict[str, Any]:
+              seed: int = 0, log: Any = print, bias: PositionBias = None) -> dict[str, Any]:
     """Supervised fine-tuning of ``layers`` in place: balanced BCE on unsafe + CE on known categories."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -132,7 +147,7 @@ def train_top(layers: list[nn.Module], hs: Sequence[torch.Tensor], unsafe: np.nd
         for k, ci in enumerate(rng.permutation(len(chunks))):
             idx = chunks[ci]
             x, m = _pad([hs[i] for i in idx])
-            e = pool(run_layers(layers, x, m), m)
+            e = pool(run_layers(layers, x, m, bias), m)
             logits = head(e) * scale / math.sqrt(dim) * 4
             y = torch.from_numpy(unsafe[idx])
             wt = torch.from_numpy(w[idx])
@@ -197,14 +212,25 @@ def load_state(layers: Sequence[nn.Module], state: dict[str, torch.Tensor], n_la
 
 def cached_hidden_states(encoder: Any, texts: Sequence[str], n_top: int, max_tokens: int,
                          cache: Path | None) -> list[torch.Tensor]:
-    """``hidden_states`` with a per-text on-disk cache (only new texts are computed)."""
+    """``hidden_states`` with a per-text on-disk cache (only new texts are computed).
+
+    The cache is keyed by the encoder's name, ``n_top`` and ``max_tokens``; a file written for
+    anything else is recomputed, never reused (files from before the name was part of the key
+    hold the default MiniLM's states and are read as such).
+    """
     def h(t: str) -> str:
         return hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest()
 
+    from lance.assess.encoder import DEFAULT_ENCODER
+
+    name = str(getattr(encoder, "name", DEFAULT_ENCODER))
+    key = (name, n_top, max_tokens)
     store: dict[str, torch.Tensor] = {}
     if cache and cache.exists():
         blob = torch.load(cache, weights_only=False)
-        if blob.get("key") == (n_top, max_tokens) and isinstance(blob.get("hs"), dict):
+        old = blob.get("key")
+        legacy = name == DEFAULT_ENCODER and old == (n_top, max_tokens)
+        if (old == key or legacy) and isinstance(blob.get("hs"), dict):
             store = blob["hs"]
     missing = sorted({t for t in texts if h(t) not in store})
     if missing:
@@ -212,7 +238,7 @@ def cached_hidden_states(encoder: Any, texts: Sequence[str], n_top: int, max_tok
         for t, v in zip(missing, hidden_states(encoder, missing, n_top, max_tokens=max_tokens)):
             store[h(t)] = v
         if cache:
-            torch.save({"key": (n_top, max_tokens), "hs": store}, cache)
+            torch.save({"key": key, "hs": store}, cache)
     return [store[h(t)] for t in texts]
 
 
@@ -225,6 +251,9 @@ def _auroc(y: np.ndarray, s: np.ndarray) -> float:
 def main(argv: Sequence[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     ap = argparse.ArgumentParser(description="fine-tune MiniLM's top layer(s) for the gate, then the LE head")
+    ap.add_argument("--encoder", default=None,
+                    help="base sentence encoder: all-MiniLM-L6-v2 (default) or a local sentence-transformers folder "
+                         "(BERT- or MPNet-style)")
     ap.add_argument("--n-top", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=2, help="0 = no tuning (the frozen baseline)")
     ap.add_argument("--lr", type=float, default=3e-5)
@@ -287,8 +316,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     from lance.taxonomy import load_taxonomy
 
     tax = load_taxonomy()
-    enc = get_encoder()
+    enc = get_encoder(args.encoder or DEFAULT_ENCODER)
     bert = _bert(enc)
+    bias = position_bias_of(bert)
     n_layers = len(bert.encoder.layer)
     excl = [f for f in args.exclude_families.split(",") if f]
 
@@ -332,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             u_s, k_s = targets(recs, tax.ids)
             print(f"soup member seed {sd}: {len(recs)} records")
             runs.append({"seed": sd} | train_top(cand, [hs_by_text[r.text] for r in recs], u_s, k_s, epochs=args.epochs,
-                                                 lr=args.lr, lambda_cat=args.lambda_cat, seed=sd))
+                                                 lr=args.lr, lambda_cat=args.lambda_cat, seed=sd, bias=bias))
             states.append(top_state(cand, n_layers))
         load_state(layers, average_states(states), n_layers)
         info = {"soup_seeds": soup_seeds, "members": runs}
@@ -344,11 +374,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         info = {"soup_from": [f"{f.name}:{t['digest']}" for f, t in zip(soup_from, tops)]}
     elif args.epochs > 0:
         info = train_top(layers, hs[:a], u_tr, k_tr, epochs=args.epochs, lr=args.lr, lambda_cat=args.lambda_cat,
-                         seed=args.seed)
+                         seed=args.seed, bias=bias)
     else:
         info = {"frozen": True}
     print(f"top trained: {info}")
-    emb = embed_top(layers, hs)
+    emb = embed_top(layers, hs, bias=bias)
     hp = LEHyperParams()
     model, hist = fit(emb[:a], u_tr, k_tr, hp, TrainConfig(seed=args.seed), progress=False)
     print(f"LE head: best epoch {hist['best_epoch']} of {hist['epochs_run']}")
@@ -393,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.results_json:
         args.results_json.parent.mkdir(parents=True, exist_ok=True)
         args.results_json.write_text(json.dumps(res, indent=1, default=str))
-    name = f"{DEFAULT_ENCODER}{TOP_TAG}"
+    name = f"{enc.name}{TOP_TAG}"
     command = "python -m lance.assess.finetune " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.top_output:
         save_top(args.top_output, top_state(layers, n_layers), name=name,
@@ -404,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "sources": sorted({r.source for r in train}), "train_config": TrainConfig(seed=args.seed).model_dump(),
                 "history": {k: v for k, v in hist.items() if k not in ("train_loss", "val_loss")}, "command": command}
         LECheckpoint(model=model, taxonomy_fingerprint=tax.fingerprint(), taxonomy_ids=tax.ids,
-                     encoder_name=name if args.epochs > 0 else DEFAULT_ENCODER, info=meta).save(args.le_output)
+                     encoder_name=name if args.epochs > 0 else enc.name, info=meta).save(args.le_output)
         print(f"wrote {args.le_output}")
 
 
