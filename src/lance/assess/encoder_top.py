@@ -27,12 +27,19 @@ TOP_FORMAT = "lance-encoder-top/1"
 TOP_ENV = "LANCE_ENCODER_TOP"
 
 
-def default_top_path() -> Path:
-    """``$LANCE_ENCODER_TOP`` when set, else the packaged ``checkpoints/encoder_top.pt``."""
+#: Packaged tuned tops, by base encoder (files in ``lance/assess/checkpoints``).
+PACKAGED_TOPS = {"all-MiniLM-L6-v2": "encoder_top.pt", "all-mpnet-base-v2": "encoder_top_mpnet.pt"}
+
+
+def default_top_path(base: str = "all-MiniLM-L6-v2") -> Path:
+    """``$LANCE_ENCODER_TOP`` when set, else the packaged top for ``base`` (MiniLM: ``encoder_top.pt``)."""
     env = os.environ.get(TOP_ENV)
     if env:
         return Path(env).expanduser()
-    return Path(str(files("lance.assess").joinpath("checkpoints", "encoder_top.pt")))
+    if base not in PACKAGED_TOPS:
+        raise ModelFileError(f"no packaged encoder top for {base!r}; set ${TOP_ENV} to one made with "
+                             "`python -m lance.assess.finetune --encoder ...`")
+    return Path(str(files("lance.assess").joinpath("checkpoints", PACKAGED_TOPS[base])))
 
 
 def save_top(path: Path, state: dict[str, torch.Tensor], *, name: str, info: dict[str, Any]) -> Path:

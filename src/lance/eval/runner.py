@@ -78,7 +78,7 @@ def checkpoint_identity(settings: LanceSettings) -> str:
     """Which LE checkpoint: the path and its size/mtime-free content hash prefix."""
     from lance.assess.checkpoint import default_checkpoint_path
 
-    path = Path(settings.le_checkpoint) if settings.le_checkpoint else default_checkpoint_path()
+    path = Path(settings.le_checkpoint) if settings.le_checkpoint else default_checkpoint_path(settings.encoder.name)
     if not path.exists():
         return f"{path.name}:missing"
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
