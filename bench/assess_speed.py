@@ -8,7 +8,8 @@ embedding time. The baseline, timed in the same run on the same texts, is a plai
 ``assess`` (embedding + LE head + result objects) compares with embedding alone done the
 library's default way. With ``--precision bf16`` the assessor's encoder runs in bfloat16 and the
 last lines say how far its distributions are from the fp32 ones on the same texts. The machine
-may be shared: every line carries the 1-minute load average.
+may be shared: every line carries the 1-minute load average. The gate is the configured one
+(``LANCE_*`` environment or config file), so another encoder/checkpoint pair is timed the same way.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     texts = [r.text for r in load_dataset("xstest")] + [r.text for r in load_dataset("alpaca_eval")]
     texts = [t for t in texts if t.strip()]
-    a = load_assessor(LanceSettings(encoder=EncoderConfig(precision=args.precision)))
-    print(f"assessor encoder precision {args.precision} (CPU with AMX bf16: {fast_bf16()})")
+    # the configured gate (LANCE_* environment / config file; default: the packaged one), at --precision
+    settings = LanceSettings()
+    settings = settings.model_copy(update={"encoder": EncoderConfig(**(settings.encoder.model_dump() | {"precision": args.precision}))})
+    a = load_assessor(settings)
+    print(f"gate encoder {a.encoder.name}, precision {args.precision} (CPU with AMX bf16: {fast_bf16()})")
     st = a.encoder._model  # the SentenceTransformer behind the encoder: the baseline
     a.assess(texts[:32])  # warm-up
     st.encode(texts[:32], batch_size=64, show_progress_bar=False)
