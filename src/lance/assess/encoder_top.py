@@ -1,9 +1,11 @@
-"""MiniLM with its top layer(s) fine-tuned for the safety gate: the assessor's encoder.
+"""A base encoder with its top layer(s) fine-tuned for the safety gate: the assessor's encoder.
 
-The untouched MiniLM stays what ``get_encoder()`` returns (similarity checks need it); this
-variant is named ``all-MiniLM-L6-v2+lance-top-v1`` so an LE checkpoint trained on it refuses
-any other encoder. Its tuned weights (fp16, one BERT layer, ~3.5 MB) ship in
-``checkpoints/encoder_top.pt``; ``lance.assess.finetune`` reproduces them.
+The untouched MiniLM stays what ``get_encoder()`` returns (similarity checks need it); the
+tuned variant is named ``<base>+lance-top-v1`` (e.g. ``all-MiniLM-L6-v2+lance-top-v1``) so an
+LE checkpoint trained on it refuses any other encoder. The tuned weights (fp16) ship per base
+encoder in ``checkpoints/``: ``encoder_top.pt`` for MiniLM (3 layers, ~10 MB) and
+``encoder_top_mpnet.pt`` for the optional all-mpnet-base-v2 gate (3 layers, ~42 MB);
+``lance.assess.finetune`` reproduces them.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def load_top(path: Path | None = None) -> dict[str, Any]:
 
 
 def apply_top(st_model: Any, raw: dict[str, Any]) -> None:
-    """Load the tuned layer weights into a sentence-transformers MiniLM, in place."""
+    """Load the tuned layer weights into the sentence-transformers base model, in place."""
     layers = st_model[0].auto_model.encoder.layer
     groups: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in raw["state"].items():
