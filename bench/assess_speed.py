@@ -27,7 +27,7 @@ def _load() -> str:
 
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from lance.config import PRECISIONS, EncoderConfig, LanceSettings
+    from lance.config import PRECISIONS, LanceSettings
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="single-prompt calls to time")
@@ -48,7 +48,7 @@ def main() -> None:
     texts = [t for t in texts if t.strip()]
     # the configured gate (LANCE_* environment / config file; default: the packaged one), at --precision
     settings = LanceSettings()
-    settings = settings.model_copy(update={"encoder": EncoderConfig(**(settings.encoder.model_dump() | {"precision": args.precision}))})
+    settings = settings.model_copy(update={"encoder": settings.encoder.model_copy(update={"precision": args.precision})})
     a = load_assessor(settings)
     print(f"gate encoder {a.encoder.name}, precision {args.precision} (CPU with AMX bf16: {fast_bf16()})")
     st = a.encoder._model  # the SentenceTransformer behind the encoder: the baseline

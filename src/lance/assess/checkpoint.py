@@ -14,17 +14,19 @@ from typing import Any
 
 import torch
 
+from lance.assess.encoder import DEFAULT_ENCODER
 from lance.assess.model import LEHyperParams, LEModel
+from lance.assess.packaged_encoders import MPNET
 from lance.errors import ModelFileError
 
 FORMAT = "lance-le/1"
 
 
 #: Packaged LE checkpoints by configured encoder (files in ``lance/assess/checkpoints``).
-PACKAGED_CHECKPOINTS = {"all-MiniLM-L6-v2": "default.pt", "all-mpnet-base-v2": "mpnet.pt"}
+PACKAGED_CHECKPOINTS = {DEFAULT_ENCODER: "default.pt", MPNET: "mpnet.pt"}
 
 
-def default_checkpoint_path(encoder: str = "all-MiniLM-L6-v2") -> Path:
+def default_checkpoint_path(encoder: str = DEFAULT_ENCODER) -> Path:
     """The checkpoint shipped in the package for ``encoder`` (MiniLM: ``checkpoints/default.pt``).
 
     Any other encoder gets ``default.pt``, which then fails the encoder check with advice.

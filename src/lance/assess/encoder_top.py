@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from lance.assess.encoder import DEFAULT_ENCODER
+from lance.assess.packaged_encoders import MPNET
 from lance.errors import ModelFileError
 
 TOP_TAG = "+lance-top-v1"
@@ -30,10 +32,10 @@ TOP_ENV = "LANCE_ENCODER_TOP"
 
 
 #: Packaged tuned tops, by base encoder (files in ``lance/assess/checkpoints``).
-PACKAGED_TOPS = {"all-MiniLM-L6-v2": "encoder_top.pt", "all-mpnet-base-v2": "encoder_top_mpnet.pt"}
+PACKAGED_TOPS = {DEFAULT_ENCODER: "encoder_top.pt", MPNET: "encoder_top_mpnet.pt"}
 
 
-def default_top_path(base: str = "all-MiniLM-L6-v2") -> Path:
+def default_top_path(base: str = DEFAULT_ENCODER) -> Path:
     """``$LANCE_ENCODER_TOP`` when set, else the packaged top for ``base`` (MiniLM: ``encoder_top.pt``)."""
     env = os.environ.get(TOP_ENV)
     if env:

