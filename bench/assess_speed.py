@@ -39,7 +39,7 @@ def main() -> None:
     import torch
 
     from lance.assess.assessor import load_assessor
-    from lance.assess.encoder import fast_bf16
+    from lance.embeddings.encoder import fast_bf16
     from lance.datasets import load_dataset
 
     if args.threads:

@@ -52,8 +52,8 @@ def main() -> None:
         ap.error("give one --top per --checkpoint, or none")
 
     from lance.assess.assessor import load_assessor
-    from lance.assess.encoder import _CACHE
-    from lance.assess.encoder_top import TOP_ENV
+    from lance.embeddings.encoder import _CACHE
+    from lance.embeddings.top import TOP_ENV
     from lance.config import LanceSettings
 
     runs = list(zip(args.checkpoint, args.top or [None] * len(args.checkpoint))) or [(None, None)]

@@ -27,7 +27,7 @@ from lance.assess.gate_metrics import category_scores, gate_scores, held_out_cat
 
 
 def load_eval(encoder, cache_dir):
-    from lance.assess.embed_cache import embed
+    from lance.embeddings.cache import embed
     from lance.datasets import load_dataset
 
     xs = load_dataset("xstest")
@@ -46,7 +46,7 @@ CAST_CONDITIONS = ("hate_speech", "crime_planning", "sexual_content")
 def generalisation(score, encoder, cache_dir) -> dict[str, float]:
     """AUROC of ``score(embeddings)`` on openai_moderation, IBM CAST harmful/harmless, and IBM
     CAST condition_multiple: each category's rewrites against the 1,200 benign bases."""
-    from lance.assess.embed_cache import embed
+    from lance.embeddings.cache import embed
     from lance.datasets import load_dataset
 
     out = {}
@@ -64,7 +64,7 @@ def generalisation(score, encoder, cache_dir) -> dict[str, float]:
 
 def reference_baseline(encoder, cache_dir, x_xs, y_xs, types):
     """MiniLM + logistic regression: the mix's harmful prompts vs Alpaca (refusal_direction benign)."""
-    from lance.assess.embed_cache import embed
+    from lance.embeddings.cache import embed
     from lance.datasets import training_mix
 
     mix = training_mix(0)
@@ -83,7 +83,7 @@ def evaluate(path, cache, precision: str = "fp32") -> tuple[str, dict, dict]:
     """Gate and category scores of one checkpoint, embedded with the encoder it was trained on."""
     from lance.assess.assessor import LabelEnhancementAssessor
     from lance.assess.checkpoint import load_checkpoint
-    from lance.assess.encoder import get_encoder
+    from lance.embeddings.encoder import get_encoder
 
     ckpt = load_checkpoint(path)
     enc = get_encoder(ckpt.encoder_name, precision=precision)
@@ -110,11 +110,11 @@ def main() -> None:
                     help="the checkpoints' encoder arithmetic (the reference stays fp32)")
     args = ap.parse_args()
     if args.top:
-        from lance.assess.encoder_top import TOP_ENV
+        from lance.embeddings.top import TOP_ENV
 
         os.environ[TOP_ENV] = args.top
     from lance.assess.checkpoint import default_checkpoint_path
-    from lance.assess.encoder import get_encoder
+    from lance.embeddings.encoder import get_encoder
     from lance.assets import default_cache_dir
 
     cache = default_cache_dir()

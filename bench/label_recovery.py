@@ -7,7 +7,7 @@ the 8 harm masses of the unsafe texts against their full labels (a missing label
 positive). Mean +- std over seeds.
 
 LANCE recovers a training text's distribution from the posterior *given its observed labels*
-(``lance.assess.recovery``: conjugate update of q(d|x) with the observed label weighted as
+(``lance.research.recovery``: conjugate update of q(d|x) with the observed label weighted as
 ``RECOVERY_WEIGHT`` observations, then the hedged point estimate: 95% geometric mean + 5% mean). "+ sparse" rows zero masses below a per-method threshold chosen on the selection
 draw (generic post-processing, offered to every learned method).
 
@@ -47,8 +47,8 @@ SEEDED = ("softmax classifier", "LEVI-style VAE")
 
 
 def load_data():
-    from lance.assess.embed_cache import embed
-    from lance.assess.encoder import get_encoder
+    from lance.embeddings.cache import embed
+    from lance.embeddings.encoder import get_encoder
     from lance.assets import default_cache_dir
     from lance.datasets import load_dataset
 
@@ -88,7 +88,7 @@ def lance_le(x: np.ndarray, observed: np.ndarray, seed: int = 0, hp: dict | None
     hedged estimate) and, as an ablation, the amortised q(d|x) mean that ignores them."""
     import torch
 
-    from lance.assess.recovery import recover
+    from lance.research.recovery import recover
 
     model, unsafe, known = fit_lance(x, observed, seed, hp, epochs)
     probs, _ = model.predict(torch.from_numpy(x))
@@ -99,7 +99,7 @@ def lance_le(x: np.ndarray, observed: np.ndarray, seed: int = 0, hp: dict | None
 
 def harm_sparse(pred: np.ndarray, t: float) -> np.ndarray:
     """Sparsify the harm block (what is scored); the safe column is dropped."""
-    from lance.assess.recovery import sparsify
+    from lance.research.recovery import sparsify
 
     out = np.zeros_like(pred, dtype=np.float64)
     out[:, 1:] = sparsify(pred[:, 1:], t)
@@ -107,7 +107,7 @@ def harm_sparse(pred: np.ndarray, t: float) -> np.ndarray:
 
 
 def score(full: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    from lance.assess.metrics import all_metrics
+    from lance.research.recovery_metrics import all_metrics
 
     rows = full.sum(1) > 0
     harm = pred[rows, 1:]
@@ -117,7 +117,7 @@ def score(full: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 def run_methods(x: np.ndarray, obs: np.ndarray, seed: int, only: set[str] | None, hp: dict | None,
                 thresholds: dict[str, float]) -> dict[str, tuple[np.ndarray, float]]:
     """Every method's recovered (n, 9) distributions for one draw, with seconds taken."""
-    from lance.assess.baselines import BASELINES
+    from lance.research.recovery_baselines import BASELINES
 
     out: dict[str, tuple[np.ndarray, float]] = {}
     for name, fn in BASELINES.items():
@@ -161,8 +161,8 @@ def select_estimate(x: np.ndarray, full: np.ndarray, seed: int, hp: dict | None)
     over the soft metrics against the best baseline row (sparse rows included)."""
     import torch
 
-    from lance.assess.metrics import HIGHER_IS_BETTER
-    from lance.assess.recovery import condition_on_labels, point_estimate
+    from lance.research.recovery_metrics import HIGHER_IS_BETTER
+    from lance.research.recovery import condition_on_labels, point_estimate
 
     obs = single_positive(full, seed)
     base = {name: score(full, pred) for name, (pred, _) in run_methods(x, obs, seed, None, hp, SPARSE_T).items()
@@ -208,7 +208,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # the machine is shared; more threads only oversubscribe it
-    from lance.assess.metrics import DISTRIBUTION_METRICS, HIGHER_IS_BETTER, RANKING_METRICS
+    from lance.research.recovery_metrics import DISTRIBUTION_METRICS, HIGHER_IS_BETTER, RANKING_METRICS
     from lance.assess.model import LEHyperParams
 
     hp = dict(RECOVERY_HP)

@@ -7,7 +7,7 @@ One run, one embedded model (Gemma 3 270M through llama.cpp), the real LE assess
    the order per prompt so machine-load drift hits both alike. Target: p50 ratio <= 1.05.
    Also checks that every benign prompt routed ``pass`` cost exactly one LLM call.
 2. Harmful prompts (held-out test splits, ``lance.eval.items.harmful_mix``): LLM calls and
-   tokens per prompt of LANCE vs ``lance.eval.textgrad.TextGradLoop`` (LLM loss + LLM backward
+   tokens per prompt of LANCE vs the ``textgrad`` evaluation method (``lance.eval.baselines.TextGradRefine``) (LLM loss + LLM backward
    + LLM update per iteration, then the target), plus LANCE's routes and risk before/after.
 
 Run:  .venv/bin/python bench/pipeline_cost.py [--benign 12] [--harmful 12] [--max-tokens 48] [--out FILE]
@@ -16,6 +16,7 @@ Run:  .venv/bin/python bench/pipeline_cost.py [--benign 12] [--harmful 12] [--ma
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from lance.backends.base import GenerateParams
     from lance.backends.llamacpp import LlamaCppChatModel
     from lance.config import LanceSettings
-    from lance.eval.textgrad import TextGradLoop
+    from lance.eval.methods import EvalContext, textgrad
 
     settings = LanceSettings()
     model = LlamaCppChatModel(n_threads=args.threads)
@@ -95,27 +96,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benign {i + 1:2d}: direct {times['direct']:.2f}s  lance {times['lance']:.2f}s", file=sys.stderr)
 
     # --- 2. harmful cost
-    tg = TextGradLoop(model, max_iters=args.textgrad_iters, target_params=params)
+    tg = textgrad(EvalContext(settings, model, params, assessor=assessor), max_iters=args.textgrad_iters)
     lance_calls, lance_tokens, tg_calls, tg_tokens, h_routes = [], [], [], [], Counter()
     neut_calls, risk_drop, rows = [], [], []
     for i, p in enumerate(harmful_prompts(args.harmful)):
         r = lance.respond(p, params)
-        t = tg.run(p)
+        t = asyncio.run(tg.arun(p, 0))
         h_routes[r.route] += 1
         lance_calls.append(r.llm_calls)
         lance_tokens.append(r.usage.total_tokens)
-        tg_calls.append(t.llm_calls)
+        tg_calls.append(t.calls)
         tg_tokens.append(t.usage.total_tokens)
         if r.route == "neutralize":
             neut_calls.append(r.llm_calls)
             assert r.distribution_after is not None
             risk_drop.append(r.distribution_before.risk - r.distribution_after.risk)
         rows.append({"prompt": p, "route": r.route, "lance_calls": r.llm_calls, "lance_tokens": r.usage.total_tokens,
-                     "textgrad_calls": t.llm_calls, "textgrad_tokens": t.usage.total_tokens,
+                     "textgrad_calls": t.calls, "textgrad_tokens": t.usage.total_tokens,
                      "refined_prompt": r.refined_prompt, "risk_before": r.distribution_before.risk,
                      "risk_after": r.distribution_after.risk if r.distribution_after else None})
         print(f"harmful {i + 1:2d}: {r.route:10s} lance {r.llm_calls} calls/{r.usage.total_tokens} tok  "
-              f"textgrad {t.llm_calls} calls/{t.usage.total_tokens} tok", file=sys.stderr)
+              f"textgrad {t.calls} calls/{t.usage.total_tokens} tok", file=sys.stderr)
 
     res: dict[str, Any] = {
         "benign": {

@@ -85,7 +85,8 @@ def cost_table(n: int = 450, repeats: int = 3) -> None:
 
 def main() -> int:
     from lance.judges import data as D
-    from lance.judges.train import EmbeddingCache, leave_one_model_out, xstest_baselines
+    from lance.judges.training import EmbeddingCache
+    from lance.research.judge_studies import leave_one_model_out, xstest_baselines
 
     t0 = time.perf_counter()
     cache = EmbeddingCache()

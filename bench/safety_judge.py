@@ -22,7 +22,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def main(argv: list[str]) -> int:
-    from lance.judges.train import EmbeddingCache, evaluate_safety, jbb_human_cv
+    from lance.judges.training import EmbeddingCache
+    from lance.research.judge_studies import evaluate_safety, jbb_human_cv
 
     nc = "--noncommercial" in argv
     t0 = time.perf_counter()

@@ -37,7 +37,7 @@ def embedded_model() -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def encoder() -> object:
-    from lance.assess.encoder import get_encoder
+    from lance.embeddings.encoder import get_encoder
 
     return get_encoder()
 

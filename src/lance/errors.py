@@ -4,6 +4,7 @@
     ├── ConfigError                 bad YAML, unknown backend, invalid setting
     ├── InputError                  empty / wrong-typed prompt or file
     ├── ModelFileError              GGUF or checkpoint missing, corrupt, mismatched
+    ├── AssessmentUnavailable       the gate is not loaded here (a proxy run without an assessor)
     └── BackendError                a chat backend failed to produce text
         ├── BackendUnavailable      server down, connection refused
         ├── BackendTimeout          no answer within the timeout
@@ -31,6 +32,10 @@ class ModelFileError(LanceError):
     """A model file (GGUF, checkpoint) is missing, corrupt or does not match."""
 
 
+class AssessmentUnavailable(LanceError):
+    """Assessment was asked for where no label-enhancement assessor is loaded."""
+
+
 class BackendError(LanceError):
     """A chat backend failed to produce a completion."""
 
@@ -49,3 +54,16 @@ class BackendResponseError(BackendError):
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+__all__ = [
+    "AssessmentUnavailable",
+    "BackendError",
+    "BackendResponseError",
+    "BackendTimeout",
+    "BackendUnavailable",
+    "ConfigError",
+    "InputError",
+    "LanceError",
+    "ModelFileError",
+]

@@ -23,10 +23,10 @@ from lance.config import LanceSettings, load_settings
 from lance.result import LanceResult, RefineResult
 
 if TYPE_CHECKING:
-    from lance.assess.encoder import Encoder
-    from lance.respond.config import PipelineConfig
+    from lance.embeddings.encoder import Encoder
+    from lance.config.pipeline import PipelineConfig
     from lance.respond.pipeline import Pipeline
-    from lance.respond.postcheck import RefusalDetector
+    from lance.judges.base import RefusalCheck
     from lance.taxonomy import Taxonomy
 
 
@@ -43,7 +43,7 @@ class Lance:
         encoder: Encoder | None = None,
         taxonomy: Taxonomy | None = None,
         config: PipelineConfig | None = None,
-        refusal_detector: RefusalDetector | None = None,
+        refusal_detector: RefusalCheck | None = None,
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
         self._assessor = assessor

@@ -8,11 +8,11 @@ from pydantic import BaseModel, Field
 
 from lance.assess.distribution import RiskDistribution
 from lance.backends.base import Usage
+from lance.backends.events import CallEvent
+from lance.config.pipeline import Route
 from lance.gradients.gradient import TextualGradient
 from lance.refine.trajectory import Trajectory
 
-#: ``pass``: answered untouched; ``neutralize``: refined, then answered; ``refuse``: natural refusal.
-Route = Literal["pass", "neutralize", "refuse"]
 
 
 class RefineResult(BaseModel):
@@ -53,7 +53,7 @@ class LanceResult(BaseModel):
     distribution_after: RiskDistribution | None = None
     gradients: list[TextualGradient] = Field(default_factory=list)
     trajectory: Trajectory | None = None
-    #: Every LLM call made (refiner, critique, target, refusal writer).
+    #: How many LLM calls were made (refiner, critique, target, refusal writer): ``len(calls)``.
     llm_calls: int = 0
     usage: Usage = Field(default_factory=Usage)
     latency_s: float = 0.0
@@ -65,6 +65,8 @@ class LanceResult(BaseModel):
     answer_distribution: RiskDistribution | None = None
     #: Backend failures that were absorbed into a safe refusal (also logged).
     errors: list[str] = Field(default_factory=list)
+    #: Every LLM call, in order, with its role, tokens, latency and error.
+    calls: list[CallEvent] = Field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The stable scripting contract of ``lance respond --json``; distributions in ``lance assess`` shape."""
@@ -86,4 +88,5 @@ class LanceResult(BaseModel):
             "reason": self.reason,
             "postcheck_refusal": self.postcheck_refusal,
             "errors": list(self.errors),
+            "calls": [c.model_dump(mode="json") for c in self.calls],
         }

@@ -46,6 +46,6 @@ def small_records() -> list[Record]:
 
 @pytest.fixture(scope="session")
 def small_embeddings(small_records: list[Record], encoder: object) -> np.ndarray:
-    from lance.assess.embed_cache import embed
+    from lance.embeddings.cache import embed
 
     return embed([r.text for r in small_records], encoder)  # type: ignore[arg-type]

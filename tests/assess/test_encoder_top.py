@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lance.assess.encoder_top import TOP_TAG, load_top
+from lance.embeddings.top import TOP_TAG, load_top
 from lance.errors import ModelFileError
 
 
@@ -18,7 +18,7 @@ def test_tag_names_the_variant():
 
 
 def test_environment_variable_points_at_a_candidate_top(tmp_path, monkeypatch):
-    from lance.assess.encoder_top import TOP_ENV, default_top_path, save_top
+    from lance.embeddings.top import TOP_ENV, default_top_path, save_top
 
     monkeypatch.setenv(TOP_ENV, str(tmp_path / "cand.pt"))
     assert default_top_path() == tmp_path / "cand.pt"

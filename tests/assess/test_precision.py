@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from lance.assess.assessor import load_assessor
-from lance.assess.encoder import SentenceTransformerEncoder, fast_bf16, get_encoder
+from lance.embeddings.encoder import SentenceTransformerEncoder, fast_bf16, get_encoder
 from lance.cli.main import app
 from lance.config import EncoderConfig, LanceSettings
 from lance.errors import ConfigError
@@ -98,7 +98,7 @@ def test_eval_records_a_non_default_gate_encoder_and_refuses_to_mix_runs(tmp_pat
     import subprocess
     import sys
 
-    from lance.assess.encoder_top import TOP_ENV, default_top_path
+    from lance.embeddings.top import TOP_ENV, default_top_path
 
     env = {k: v for k, v in os.environ.items() if k != TOP_ENV} | {"HF_HUB_OFFLINE": "1"}
     top = tmp_path / "candidate_top.pt"

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lance.assess.model import LEModel
-from lance.assess.recovery import condition_on_labels, point_estimate, recover, sparsify
+from lance.research.recovery import condition_on_labels, point_estimate, recover, sparsify
 from lance.errors import InputError
 
 

@@ -15,7 +15,7 @@ from lance.eval.runner import EvalArgs, run_eval
 def test_concurrent_run_against_http_backend(tmp_path: Path, llama_server) -> None:
     settings = LanceSettings(backend=BackendConfig(kind="openai", base_url=llama_server.base_url, prompt_format="completion"))
     args = EvalArgs(datasets=["xstest"], methods=["vanilla,safety_prompt"], limit=4, max_tokens=12, concurrency=4, judge=False)
-    summary = run_eval(settings, args, tmp_path / "run", show_progress=False)
+    summary = run_eval(settings, args, tmp_path / "run")
     assert summary.failed == 0 and summary.done == 8
     recs = [json.loads(x) for x in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert len({(r["item_id"], r["method"]) for r in recs}) == 8

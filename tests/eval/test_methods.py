@@ -46,6 +46,15 @@ def test_plain_methods_make_exactly_their_calls(name: str, calls: int, counting,
         assert {"draft", "feedback"} <= set(out.extra)
 
 
+def test_textgrad_counts_loss_backward_update_and_answer(counting, le_assessor) -> None:
+    out = _run(build_method("textgrad", _ctx(counting, le_assessor)), HARMFUL)
+    verdicts, iters = out.extra["verdicts"], out.extra["iterations"]
+    assert 1 <= len(verdicts) <= 2 and iters == verdicts.count("UNSAFE")
+    # per iteration: a loss call, plus backward and update when the loss says UNSAFE; then the answer
+    assert out.calls == len(verdicts) + 2 * iters + 1 == counting.calls
+    assert out.extra["refined_prompt"] and out.response
+
+
 def test_guard_block_blocks_with_zero_calls(counting, le_assessor) -> None:
     guard = build_method("guard_block", _ctx(counting, le_assessor))
     out = _run(guard, HARMFUL)

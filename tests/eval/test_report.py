@@ -20,7 +20,7 @@ METHODS = ["vanilla", "guard_block", "safety_prompt"]
 def small_run(tmp_path_factory: pytest.TempPathFactory, embedded_model, le_assessor) -> Path:
     out = tmp_path_factory.mktemp("evalrun")
     args = EvalArgs(datasets=["xstest", "harmful"], methods=[",".join(METHODS)], limit=2, max_tokens=16)
-    summary = run_eval(LanceSettings(), args, out, show_progress=False, target=embedded_model, assessor=le_assessor)
+    summary = run_eval(LanceSettings(), args, out, target=embedded_model, assessor=le_assessor)
     assert summary.failed == 0 and summary.done == 4 * len(METHODS)
     return out
 

@@ -15,6 +15,6 @@ def detector(encoder):  # noqa: ANN001, ANN201 - encoder comes from tests/confte
 @pytest.fixture(scope="session")
 def emb_cache(encoder):  # noqa: ANN001, ANN201
     """Disk-cached embeddings (``~/.cache/lance/judges``): the first run encodes, later runs reuse."""
-    from lance.judges.train import EmbeddingCache
+    from lance.judges.training import EmbeddingCache
 
     return EmbeddingCache(encoder)

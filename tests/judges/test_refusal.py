@@ -7,7 +7,8 @@ import pytest
 
 from lance.judges.features import OPENER_TOKENS, opener_ngrams
 from lance.judges.refusal import RefusalModel
-from lance.judges.train import RefusalData, fit_refusal, xstest_baselines
+from lance.judges.training import RefusalData, fit_refusal
+from lance.research.judge_studies import xstest_baselines
 
 TEMPLATE = "I'm sorry, but I cannot fulfill this request."
 TAILORED = (

@@ -16,7 +16,7 @@ def judge(encoder, detector):  # noqa: ANN001, ANN201
 @pytest.mark.slow
 def test_heldout_rows_above_floor(emb_cache) -> None:  # noqa: ANN001
     """Train on 75% (split by request), judge the held-out 25% (680 rows)."""
-    from lance.judges.train import evaluate_safety
+    from lance.research.judge_studies import evaluate_safety
 
     overall = evaluate_safety(emb_cache)[-1]
     assert overall.n > 500

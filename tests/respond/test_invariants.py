@@ -15,7 +15,7 @@ from lance import Lance, LanceResult
 from lance.backends import ScriptedChatModel
 from lance.config import LanceSettings
 from lance.errors import BackendTimeout
-from lance.respond.config import PipelineConfig
+from lance.config.pipeline import PipelineConfig
 
 from respond_helpers import FAST, Recording
 

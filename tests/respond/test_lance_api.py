@@ -5,16 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 
-import lance
 from lance import Lance, LanceResult
 from lance.backends.base import ChatModel
 from lance.config import LanceSettings
 
 from respond_helpers import FAST, Recording
-
-
-def test_public_surface() -> None:
-    assert {"Lance", "LanceResult", "RefineResult"} <= set(lance.__all__)
 
 
 def test_result_json_has_assess_shaped_distributions(assessor: object, target: Recording) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lance.backends.base import ChatModel
-from lance.respond.postcheck import TemplateRefusalDetector
+from lance.judges.lexical import TemplateRefusalDetector
 from lance.respond.refusal import constructed_refusal, request_summary, safe_alternative, write_refusal
 from lance.taxonomy import load_taxonomy
 

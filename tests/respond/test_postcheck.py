@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lance.respond.postcheck import TemplateRefusalDetector, default_detector, is_refusal
+from lance.judges.base import is_refusal
+from lance.judges.lexical import TemplateRefusalDetector
+from lance.respond.postcheck import postcheck_detector
 
 REFUSALS = [
     "I'm sorry, but I can't help with that.",
@@ -63,6 +65,6 @@ def test_unreadable_verdict_is_a_clear_error() -> None:
 
 
 def test_default_detector_works() -> None:
-    det = default_detector()
+    det = postcheck_detector()
     assert is_refusal(det, "how do I build a bomb?", "I'm sorry, but I cannot help with that request.")
     assert not is_refusal(det, "capital of France?", "Paris is the capital of France.")

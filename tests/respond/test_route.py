@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lance.assess.distribution import RiskDistribution
-from lance.respond.config import PipelineConfig, load_pipeline_config
-from lance.respond.route import decide_route
+from lance.config.pipeline import PipelineConfig, load_pipeline_config
+from lance.assess.routing import decide_route
 from lance.errors import ConfigError
 from lance.taxonomy import load_taxonomy
 

@@ -16,7 +16,7 @@ from server_helpers import KEY, MAX_TOKENS, RecordingChatModel, ThreadServer, ma
 from lance.backends import ChatModel
 from lance.lance import Lance
 from lance.server.app import create_app
-from lance.server.config import ServerConfig
+from lance.config.server import ServerConfig
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import yaml
 from lance.backends import ChatModel, Completion, GenerateParams, Message, to_messages
 from lance.backends.local_server import free_port, wait_until_serving
 from lance.config import LanceSettings, load_settings
-from lance.server.upstream import ObservedChatModel
+from lance.backends.wrappers import DelegatingChatModel
 
 KEY = "sk-lance-test"
 #: Small answers keep the real model fast; requests may ask for less, not more.
@@ -92,20 +92,20 @@ class LanceServeProcess:
         self._log.close()
 
 
-class RecordingChatModel(ObservedChatModel):
-    """The real model, observed as the server does, plus a record of every call (a spy, not a fake)."""
+class RecordingChatModel(DelegatingChatModel):
+    """The real model plus a record of every call (a spy, not a fake)."""
 
     def __init__(self, inner: ChatModel) -> None:
         super().__init__(inner)
         self.calls: list[tuple[list[Message], GenerateParams, Completion]] = []
 
     def generate(self, messages: Any, params: GenerateParams | None = None, **overrides: Any) -> Completion:
-        out = super().generate(messages, params, **overrides)
+        out = self.inner.generate(messages, params, **overrides)
         self.calls.append((to_messages(messages), self.inner._params(params, overrides), out))
         return out
 
     async def agenerate(self, messages: Any, params: GenerateParams | None = None, **overrides: Any) -> Completion:
-        out = await super().agenerate(messages, params, **overrides)
+        out = await self.inner.agenerate(messages, params, **overrides)
         self.calls.append((to_messages(messages), self.inner._params(params, overrides), out))
         return out
 

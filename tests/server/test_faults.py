@@ -28,8 +28,7 @@ from lance.backends.local_server import free_port
 from lance.backends.openai_compat import OpenAICompatChatModel
 from lance.lance import Lance
 from lance.server.app import create_app
-from lance.server.config import ServerConfig
-from lance.server.upstream import ObservedChatModel
+from lance.config.server import ServerConfig
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
 ASK = {"model": "lance", "messages": [{"role": "user", "content": "What is the capital of France?"}]}
@@ -38,7 +37,7 @@ ASK = {"model": "lance", "messages": [{"role": "user", "content": "What is the c
 def proxy_for(base_url: str, lance_pipeline: Lance, **http: Any) -> tuple[ThreadServer, Lance]:
     """A proxy whose target is the OpenAI-compatible server at ``base_url``; assessor shared with the session."""
     opts: dict[str, Any] = {"prompt_format": "completion", "max_retries": 0, "timeout": 60.0} | http
-    target = ObservedChatModel(OpenAICompatChatModel(base_url, "gemma-3-270m", **opts))
+    target = OpenAICompatChatModel(base_url, "gemma-3-270m", **opts)
     # the per-request parameters carry backend.timeout, so it must match the client's
     settings = make_settings(timeout=opts["timeout"])
     lance = Lance(settings, target=target, refiner=target, assessor=lance_pipeline.pipeline.assessor)

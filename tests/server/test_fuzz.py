@@ -30,7 +30,7 @@ from schemathesis import GenerationMode
 from server_helpers import KEY, RecordingChatModel, ThreadServer
 
 from lance.server.app import create_app
-from lance.server.config import ServerConfig
+from lance.config.server import ServerConfig
 from lance.server.engine import PassthroughResponder
 
 CHAT = "POST /v1/chat/completions"

@@ -11,7 +11,7 @@ from lance.backends import GenerateParams
 from lance.errors import BackendResponseError, BackendTimeout, BackendUnavailable, ConfigError, InputError
 from lance.server.admission import Admission
 from lance.server.app import request_params
-from lance.server.config import ServerConfig, server_config
+from lance.config.server import ServerConfig, server_config
 from lance.server.errors import APIError, from_lance_error
 from lance.server.schemas import ChatCompletionRequest
 from lance.server.stream import chunk_events, pieces

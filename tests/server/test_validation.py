@@ -16,7 +16,7 @@ import pytest
 from lance.config import load_settings
 from lance.lance import Lance
 from lance.server.app import create_app
-from lance.server.config import ServerConfig
+from lance.config.server import ServerConfig
 
 KEY = "sk-test-validation"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -19,8 +19,8 @@ import torch
 
 from lance.assess.checkpoint import LECheckpoint, default_checkpoint_path, load_checkpoint
 from lance.assess.distribution import RiskDistribution
-from lance.assess.encoder import Encoder, get_encoder
-from lance.assess.encoder_top import TOP_TAG
+from lance.embeddings.encoder import Encoder, get_encoder
+from lance.embeddings.top import TOP_TAG
 from lance.config import LanceSettings
 from lance.errors import InputError
 from lance.taxonomy import Taxonomy, load_taxonomy

@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from lance.assess.encoder import DEFAULT_ENCODER
+from lance.embeddings.encoder import DEFAULT_ENCODER
 from lance.assess.model import LEHyperParams, LEModel
-from lance.assess.packaged_encoders import MPNET
+from lance.embeddings.packaged import MPNET
 from lance.errors import ModelFileError
 
 FORMAT = "lance-le/1"

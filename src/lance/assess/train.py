@@ -19,8 +19,8 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from lance.assess.checkpoint import LECheckpoint
-from lance.assess.embed_cache import embed
-from lance.assess.encoder import Encoder
+from lance.embeddings.cache import embed
+from lance.embeddings.encoder import Encoder
 from lance.assess.graph import propagate
 from lance.assess.model import LEBatch, LEHyperParams, LEModel
 from lance.datasets.records import Record

@@ -1,1 +1,1 @@
-"""cli stage."""
+"""The `lance` command line: one thin module per command over the library."""

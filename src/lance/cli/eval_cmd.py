@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from lance.cli._state import STATE, console
+from lance.cli._state import STATE, console, err_console
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -22,6 +24,10 @@ def eval_cmd(
     dataset: Annotated[
         Optional[list[str]],
         typer.Option("--dataset", "-d", help="Dataset(s): xstest, harmful (mixed category-labelled unsafe test prompts) or any `lance data list` name. Repeat or comma-separate."),
+    ] = None,
+    file: Annotated[
+        Optional[list[Path]],
+        typer.Option("--file", "-f", help="Your own prompts: JSONL or CSV with a 'text' column, optional 'label' (safe/unsafe), 'category', 'id'; other columns kept. Repeatable; each is dataset file:<stem>."),
     ] = None,
     methods: Annotated[str, typer.Option(help="all, or comma-separated: vanilla,guard_block,safety_prompt,self_refine,single_direction,lance.")] = "all",
     limit: Annotated[Optional[int], typer.Option(help="At most N prompts per dataset (seeded; stratified by label).")] = None,
@@ -80,8 +86,10 @@ def eval_cmd(
 
     from lance.eval.runner import EvalArgs, run_eval
 
-    datasets = _split(dataset) or ["xstest"]
+    files = list(file or [])
+    datasets = _split(dataset) or ([] if files else ["xstest"])
     args = EvalArgs(
+        files=files,
         datasets=datasets,
         methods=[methods],
         limit=limit,
@@ -93,8 +101,10 @@ def eval_cmd(
         guard_threshold=guard_threshold,
         judge=not no_judge,
     )
-    run_dir = out or Path("runs") / f"{'+'.join(datasets)}-{datetime.now():%Y%m%d-%H%M%S}"
-    summary = run_eval(settings, args, run_dir, show_progress=not quiet, judges=judges if args.judge else None)
+    names = datasets + [p.stem for p in files]
+    run_dir = out or Path("runs") / f"{'+'.join(names)}-{datetime.now():%Y%m%d-%H%M%S}"
+    with _progress_bar(quiet) as (on_start, progress):
+        summary = run_eval(settings, args, run_dir, judges=judges if args.judge else None, on_start=on_start, progress=progress)
     console.print(
         f"{summary.run_dir}: {summary.done} new, {summary.skipped} already done, {summary.failed} failed "
         f"of {summary.total} in {summary.wall_s:.1f}s",
@@ -106,6 +116,31 @@ def eval_cmd(
     if summary.failed:
         console.print("  rerun the same command to retry the failed items")
         raise typer.Exit(2)
+
+
+@contextmanager
+def _progress_bar(quiet: bool) -> Iterator[tuple[Any, Any]]:
+    """The (on_start, progress) hooks of ``run_eval`` drawing a rich progress bar on stderr (none when quiet)."""
+    if quiet:
+        yield None, None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err_console,
+    ) as bar:
+        task = bar.add_task("eval", total=None, failed=0)
+
+        def on_start(todo: int, skipped: int) -> None:
+            bar.update(task, total=todo)
+            if skipped:
+                bar.console.print(f"resuming: {skipped} finished item×method results kept, {todo} to go")
+
+        def progress(done: int, failed: int) -> None:
+            bar.update(task, completed=done + failed, failed=failed)
+
+        yield on_start, progress
 
 
 def register(app: typer.Typer) -> None:

@@ -27,7 +27,7 @@ _BATCH = 64
 
 def read_pairs(file: str) -> list[tuple[int, dict[str, Any]]]:
     """Read and validate all lines: ``response`` must be a string, ``prompt`` a string if present."""
-    from lance.judges.data import iter_jsonl_objects
+    from lance.datasets._io import iter_jsonl_objects
 
     if file == "-":
         lines = sys.stdin.read().splitlines()
@@ -139,7 +139,7 @@ def train_refusal_cmd(
 ) -> None:
     """Retrain the shipped refusal detector on all XSTest folds + CAST openers (needs data/)."""
     from lance.judges.refusal import DEFAULT_REFUSAL_MODEL
-    from lance.judges.train import EmbeddingCache, train_refusal
+    from lance.judges.training import EmbeddingCache, train_refusal
 
     train_refusal(out or DEFAULT_REFUSAL_MODEL, EmbeddingCache(), progress=err_console.print)
 
@@ -151,7 +151,7 @@ def train_safety_cmd(
 ) -> None:
     """Retrain the shipped offline safety judge on the labelled jailbreak responses (needs data/)."""
     from lance.judges.safety import DEFAULT_SAFETY_MODEL
-    from lance.judges.train import EmbeddingCache, train_safety
+    from lance.judges.training import EmbeddingCache, train_safety
 
     train_safety(out or DEFAULT_SAFETY_MODEL, EmbeddingCache(), include_nc=noncommercial, progress=err_console.print)
 

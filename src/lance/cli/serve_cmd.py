@@ -44,7 +44,7 @@ def serve(
     """Serve the OpenAI chat-completions API at http://HOST:PORT/v1 with LANCE in front of the backend."""
     from lance.lance import Lance
     from lance.server.app import create_app
-    from lance.server.config import server_config
+    from lance.config.server import server_config
     from lance.server.run import limit_cpu
     from lance.server.run import serve as run_server
 

@@ -26,7 +26,7 @@ def train_le(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train the LE model on ``training_mix()`` (test split and XSTest excluded) and save OUTPUT."""
-    from lance.assess.encoder import get_encoder
+    from lance.embeddings.encoder import get_encoder
     from lance.assess.model import LEHyperParams
     from lance.assess.train import TrainConfig, train_le as fit_records
     from lance.assets import default_cache_dir
@@ -48,7 +48,7 @@ def train_le(
     cfg = TrainConfig(seed=seed, epochs=epochs, val_frac=val_split, patience=patience)
     with console.status(f"embedding {len(records)} records...", spinner="dots"):
         encoder = get_encoder(settings.encoder.name, batch_size=settings.encoder.batch_size, max_chars=settings.encoder.max_chars)
-        from lance.assess.embed_cache import embed
+        from lance.embeddings.cache import embed
 
         embed([r.text for r in records], encoder, default_cache_dir() if cache else None)
     command = "lance train-le " + " ".join(
@@ -78,41 +78,66 @@ def register(app: typer.Typer) -> None:
     app.command("train-gate")(train_gate)
 
 
+def _csv(value: str) -> list[str]:
+    return [x.strip() for x in value.split(",") if x.strip()]
+
+
 def train_gate(
     top_output: Annotated[Path, typer.Option(help="Where to write the tuned encoder layers.")] = Path("encoder_top.pt"),
     le_output: Annotated[Path, typer.Option(help="Where to write the LE checkpoint trained on the tuned encoder.")] = Path("le.pt"),
-    n_top: Annotated[int, typer.Option(min=1, max=6, help="How many of MiniLM's top layers to fine-tune.")] = 3,
+    encoder: Annotated[Optional[str], typer.Option(help="Base encoder: all-MiniLM-L6-v2 (default), all-mpnet-base-v2, or a local sentence-transformers folder.")] = None,
+    n_top: Annotated[int, typer.Option(min=1, max=12, help="How many of the encoder's top layers to fine-tune.")] = 3,
     epochs: Annotated[int, typer.Option(min=0, help="Fine-tuning epochs (0 = frozen encoder).")] = 2,
     lr: Annotated[float, typer.Option(help="Fine-tuning learning rate.")] = 2e-4,
+    lambda_cat: Annotated[float, typer.Option(help="Weight of the known-category loss.")] = 0.5,
+    max_per_part: Annotated[int, typer.Option(min=1, help="Cap per part of the training mix.")] = 3000,
+    max_tokens: Annotated[int, typer.Option(min=8, help="Tokens per training text (the gate reads prompts' openings).")] = 64,
     seed: Annotated[int, typer.Option(help="Seed for the mix, the split and the weights.")] = 0,
     lookalikes: Annotated[bool, typer.Option(help="Add generated benign look-alikes and mined alarming benign prompts.")] = True,
-    exclude_families: Annotated[str, typer.Option(help="Look-alike families held out for the generalisation check (comma-separated).")] = "games_fiction,defensive",
+    mine: Annotated[bool, typer.Option(help="With --lookalikes: the mined alarming Alpaca prompts too.")] = True,
+    exclude_families: Annotated[str, typer.Option(help="Look-alike families held out for the generalisation check (comma-separated; '' for none).")] = "games_fiction,defensive",
+    report_xstest: Annotated[bool, typer.Option(help="Also score XSTest (report only, never used to select).")] = False,
     hs_cache: Annotated[Optional[Path], typer.Option(help="Torch file caching frozen hidden states between runs.")] = None,
+    results_json: Annotated[Optional[Path], typer.Option(help="Write every metric here as JSON.")] = None,
     soup_seeds: Annotated[str, typer.Option(
         help="Comma-separated seeds: fine-tune one top per seed and ship their weight average (a model soup); "
              "empty = a single fine-tune with --seed.")] = "",
+    soup_from: Annotated[str, typer.Option(help="Comma-separated encoder-top files to average instead of fine-tuning.")] = "",
+    drop_sources: Annotated[str, typer.Option(help="Comma-separated dataset names left out of the training mix.")] = "",
+    request_first: Annotated[bool, typer.Option(help="HarmBench contextual behaviours as request + context.")] = False,
     item_categories: Annotated[bool, typer.Option(
         help="Add the per-prompt categories of lance.taxonomy.item_labels to the training mix.")] = False,
 ) -> None:
     """Fine-tune the encoder's top layers for the gate, then train the LE head on them.
 
-    This is the recipe of the shipped ``encoder_top.pt`` + ``default.pt`` (see
-    docs/label_enhancement.md); it prints selection and generalisation scores as it goes.
+    The defaults are the recipe of the shipped ``encoder_top.pt`` + ``default.pt`` (see
+    docs/label_enhancement.md); it logs progress and prints selection and generalisation scores.
     Reads the datasets from the checkout's data/ (or $LANCE_DATA_DIR); its scores come from
     ``lance.assess.gate_metrics``, the same code as bench/gate_quality.py.
     """
-    from lance.assess.finetune import main as finetune_main
+    import logging
 
-    argv = ["--n-top", str(n_top), "--epochs", str(epochs), "--lr", str(lr), "--seed", str(seed),
-            "--top-output", str(top_output), "--le-output", str(le_output)]
-    if lookalikes:
-        argv.append("--lookalikes")
-        if exclude_families:
-            argv += ["--exclude-families", exclude_families]
-    if hs_cache is not None:
-        argv += ["--hs-cache", str(hs_cache)]
-    if soup_seeds:
-        argv += ["--soup-seeds", soup_seeds]
-    if item_categories:
-        argv.append("--item-categories")
-    finetune_main(argv)
+    from pydantic import ValidationError
+
+    from lance.assess.gate_training import GateTrainingConfig, train_gate as run
+    from lance.errors import InputError
+
+    try:
+        soups = [int(x) for x in _csv(soup_seeds)]
+    except ValueError:
+        raise InputError(f"--soup-seeds wants comma-separated integers, got {soup_seeds!r}") from None
+    try:
+        cfg = GateTrainingConfig(
+            encoder=encoder, n_top=n_top, epochs=epochs, lr=lr, lambda_cat=lambda_cat, max_per_part=max_per_part,
+            max_tokens=max_tokens, seed=seed, lookalikes=lookalikes, mine=mine, exclude_families=_csv(exclude_families),
+            top_output=top_output, le_output=le_output, report_xstest=report_xstest, hs_cache=hs_cache,
+            results_json=results_json, soup_seeds=soups, soup_from=[Path(x) for x in _csv(soup_from)],
+            drop_sources=_csv(drop_sources), request_first=request_first, item_categories=item_categories,
+        )
+    except ValidationError as exc:
+        raise InputError(f"train-gate: {exc.errors()[0]['msg']}") from None
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    res = run(cfg)
+    for key, value in res.items():
+        if key not in ("config", "top"):
+            console.print(f"{key}: {json.dumps(value) if isinstance(value, dict) else value}", highlight=False, soft_wrap=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lance.datasets.paths import dataset_dir
 from lance.datasets.records import Label, Record, deterministic_split
-from lance.errors import ConfigError
+from lance.errors import ConfigError, InputError
 
 _NORM = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -75,3 +76,22 @@ def read_jsonl(name: str, file: str) -> list[dict[str, Any]]:
 def clean(text: str | None) -> str:
     """Strip a cell; ``""`` for missing values (the loaders skip empty texts)."""
     return (text or "").strip()
+
+
+def iter_jsonl_objects(lines: Iterator[str], source: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
+    """Parse JSON-lines, yielding ``(line_number, object)``; blank lines are skipped.
+
+    A malformed line raises :class:`InputError` naming its 1-based line number (as
+    ``<source>:<n>`` when ``source`` names the file).
+    """
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{source}:{n}" if source else f"line {n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(obj, dict):
+            raise InputError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+        yield n, obj

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import lance
 from lance.errors import ConfigError
 
 _HINT = "datasets are read from the repository's data/ folder; set LANCE_DATA_DIR"
@@ -23,7 +22,7 @@ def data_dir() -> Path:
         if not path.is_dir():
             raise ConfigError(f"LANCE_DATA_DIR={env} is not a folder; {_HINT} to the folder holding the datasets")
         return path
-    for cand in (Path(lance.__file__).resolve().parents[2] / "data", Path.cwd() / "data"):
+    for cand in (Path(__file__).resolve().parents[3] / "data", Path.cwd() / "data"):
         if cand.is_dir():
             return cand
     raise ConfigError(f"no data folder found; {_HINT}")

@@ -32,7 +32,8 @@ class Record(BaseModel):
 
     id: str
     text: str
-    label: Label
+    #: ``None`` for an unlabelled prompt (an operator's own file without a ``label`` column).
+    label: Label | None
     categories: tuple[str, ...] = ()
     source: str
     split: Split

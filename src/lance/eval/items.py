@@ -71,13 +71,17 @@ def load_items(
         recs = harmful_mix(harmful_sets, seed)
         return recs[:limit] if limit else recs
     check_dataset(dataset)
-    recs = load_dataset(dataset)
+    return sample_records(load_dataset(dataset), dataset, limit=limit, seed=seed)
+
+
+def sample_records(recs: list[Record], dataset: str, *, limit: int | None = None, seed: int = 0) -> list[Record]:
+    """``recs`` in file order, or with ``limit`` a seeded sample stratified by label (unlabelled is its own stratum)."""
     if not limit or limit >= len(recs):
         return recs
     # stratified, seeded: interleave the shuffled safe and unsafe records, then restore file order
     by_label: dict[str, list[int]] = {}
     for i, r in enumerate(recs):
-        by_label.setdefault(r.label, []).append(i)
+        by_label.setdefault(r.label or "", []).append(i)
     for label, idx in by_label.items():
         random.Random(f"{seed}:{dataset}:{label}").shuffle(idx)
     chosen: list[int] = []

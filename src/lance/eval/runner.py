@@ -27,8 +27,9 @@ from lance.assess.distribution import Assessor
 from lance.backends.base import ChatModel, GenerateParams
 from lance.config import LanceSettings
 from lance.datasets import Record
-from lance.errors import LanceError, ModelFileError
-from lance.eval.items import DEFAULT_HARMFUL_SETS, check_dataset, load_items
+from lance.errors import InputError, LanceError, ModelFileError
+from lance.datasets.user_file import file_dataset_name, load_prompt_file
+from lance.eval.items import DEFAULT_HARMFUL_SETS, check_dataset, load_items, sample_records
 from lance.eval.judging import EvalJudges
 from lance.eval.manifest import check_and_merge, config_hash, now, read_manifest, write_manifest
 from lance.eval.methods import EvalContext, Method, build_method, parse_methods
@@ -58,6 +59,9 @@ class EvalArgs(BaseModel):
     guard_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     #: Judge inline (offline judges); ``False`` leaves it to a later ``lance eval --judge`` pass.
     judge: bool = True
+    #: The operator's own prompt files (JSONL or CSV, :mod:`lance.datasets.user_file`), each a
+    #: dataset named ``file:<stem>`` in the run.
+    files: list[Path] = Field(default_factory=list)
 
 
 def item_seed(seed: int, dataset: str, item_id: str) -> int:
@@ -123,6 +127,13 @@ class Runner:
         self.method_names = parse_methods(args.methods)
         for ds in args.datasets:  # a typo fails here, before any model is loaded
             check_dataset(ds, args.harmful_sets)
+        # so does a bad prompt file: it is read whole before any model loads
+        self.files: dict[str, tuple[Path, list[Record]]] = {}
+        for path in args.files:
+            name = file_dataset_name(path)
+            if name in self.files:
+                raise InputError(f"two prompt files share the name {name!r}: rename one ({path}, {self.files[name][0]})")
+            self.files[name] = (Path(path), load_prompt_file(path))
         self._owns_target = target is None
         self.target = target or get_chat_model(settings.backend)
         temperature = settings.backend.temperature if args.temperature is None else args.temperature
@@ -172,14 +183,21 @@ class Runner:
             "taxonomy": self.ctx.taxonomy.fingerprint(),
             "encoder": self.settings.encoder.name,
             "judges": self.judges.describe() if self.judges is not None else None,
-        } | self._encoder_extras()
+        } | self._encoder_extras() | self._file_extras()
+
+    def _file_extras(self) -> dict[str, Any]:
+        """The prompt files' content digests (only when files are given, so other runs keep their hash):
+        resuming a run on an edited file is refused rather than mixing two versions."""
+        if not self.files:
+            return {}
+        return {"files": {n: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for n, (p, _) in sorted(self.files.items())}}
 
     def _encoder_extras(self) -> dict[str, str]:
         """What else identifies the gate's encoder, recorded only when it departs from the packaged
         default, so runs made with the defaults keep their configuration hash: a precision other
         than fp32, and an encoder top taken from ``$LANCE_ENCODER_TOP`` instead of the package
         (the packaged top ships with, and is pinned by, the packaged LE checkpoint)."""
-        from lance.assess.encoder_top import TOP_ENV
+        from lance.embeddings.top import TOP_ENV
 
         encoder = getattr(self.ctx.assessor, "encoder", None)
         extras: dict[str, str] = {}
@@ -205,6 +223,8 @@ class Runner:
         for ds in self.args.datasets:
             for rec in load_items(ds, limit=self.args.limit, seed=self.args.seed, harmful_sets=self.args.harmful_sets):
                 items.append((ds, rec))
+        for name, (_, recs) in self.files.items():
+            items += [(name, rec) for rec in sample_records(recs, name, limit=self.args.limit, seed=self.args.seed)]
         return items
 
     def _distributions(self, items: list[tuple[str, Record]]) -> dict[str, dict[str, float]]:
@@ -229,7 +249,8 @@ class Runner:
             "source": rec.source,
             "label": rec.label,
             "categories": list(rec.categories),
-            "meta": _item_meta(rec),
+            # an operator's file keeps every extra column; built-in sets keep the fields the report uses
+            "meta": dict(rec.meta) if rec.source.startswith("file:") else _item_meta(rec),
             "prompt": rec.text,
             "response": out.response,
             "route": out.route,
@@ -308,46 +329,27 @@ class Runner:
         return RunSummary(self.run_dir, total, skipped, done, len(failed), time.perf_counter() - start, failed)
 
 
+#: Called once with (items to do, items already done), then after each item with (done, failed).
+StartHook = Callable[[int, int], None]
+ProgressHook = Callable[[int, int], None]
+
+
 def run_eval(
     settings: LanceSettings,
     args: EvalArgs,
     run_dir: Path,
     *,
-    show_progress: bool = True,
     target: ChatModel | None = None,
     assessor: Assessor | None = None,
     judges: EvalJudges | None = None,
     argv: Sequence[str] | None = None,
+    on_start: StartHook | None = None,
+    progress: ProgressHook | None = None,
 ) -> RunSummary:
-    """Run (or resume) an evaluation into ``run_dir``; blocking. Pass ``target``/``assessor`` to share loaded ones."""
+    """Run (or resume) an evaluation into ``run_dir``; blocking. Pass ``target``/``assessor`` to share loaded ones;
+    ``on_start``/``progress`` report how far it is (the CLI draws a progress bar with them)."""
     runner = Runner(settings, args, run_dir, target=target, assessor=assessor, judges=judges, argv=argv)
     try:
-        if not show_progress:
-            return asyncio.run(runner.arun())
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        from lance.cli._state import err_console
-
-        with Progress(
-            TextColumn("[bold]eval[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=err_console,
-        ) as bar:
-            task = bar.add_task("eval", total=None, failed=0)
-
-            def on_start(todo: int, skipped: int) -> None:
-                bar.update(task, total=todo)
-                if skipped:
-                    bar.console.print(f"resuming: {skipped} finished item×method results kept, {todo} to go")
-
-            def progress(done: int, failed: int) -> None:
-                bar.update(task, completed=done + failed, failed=failed)
-
-            return asyncio.run(runner.arun(progress, on_start))
+        return asyncio.run(runner.arun(progress, on_start))
     finally:
         runner.close()

@@ -8,10 +8,23 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lance.judges.data import RefusalLabel
+
+
+@runtime_checkable
+class RefusalCheck(Protocol):
+    """Anything that says whether ``response`` refuses ``prompt``: a bool, a score or a verdict object.
+
+    The pipeline's post-check and the refiner's output check take any such object; the trained
+    :class:`lance.judges.RefusalDetector` and the lexical
+    :class:`lance.judges.lexical.TemplateRefusalDetector` are two.
+    """
+
+    def detect(self, prompt: str, response: str) -> Any: ...
 
 
 class RefusalVerdict(BaseModel):
@@ -94,3 +107,21 @@ class QualityJudge(ABC):
     @abstractmethod
     def rate(self, prompt: str, response: str) -> QualityScores:
         """Score one response to ``prompt``."""
+
+
+def is_refusal(detector: RefusalCheck, prompt: str, response: str) -> bool:
+    """Normalise a detector's verdict (bool, score, or object with ``is_refusal``/``refusal``/``label``)."""
+    verdict = detector.detect(prompt, response)
+    if isinstance(verdict, bool):
+        return verdict
+    if isinstance(verdict, (int, float)):
+        return float(verdict) >= 0.5
+    label = getattr(verdict, "label", None)
+    if isinstance(label, str):
+        # A partial refusal (helps with part, declines part) is the natural behaviour LANCE wants.
+        return label.lower() in {"refusal", "refuse", "refused", "full_refusal", "rigid"}
+    for attr in ("is_refusal", "refusal", "refused"):
+        value = getattr(verdict, attr, None)
+        if isinstance(value, bool):
+            return value
+    raise TypeError(f"cannot read a refusal verdict from {type(verdict).__name__}; return a bool from detect()")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from lance.datasets._io import iter_jsonl_objects
+from lance.datasets.paths import data_dir
 from lance.errors import InputError
 
 RefusalLabel = Literal["full_compliance", "full_refusal", "partial_refusal"]
@@ -27,15 +28,6 @@ _XSTEST_LABELS: dict[str, RefusalLabel] = {
     "2_full_refusal": "full_refusal",
     "3_partial_refusal": "partial_refusal",
 }
-
-
-def data_root() -> Path:
-    """``$LANCE_DATA_DIR`` or the repository's ``data/`` folder."""
-    env = os.environ.get("LANCE_DATA_DIR")
-    root = Path(env) if env else Path(__file__).resolve().parents[3] / "data"
-    if not root.is_dir():
-        raise InputError(f"dataset folder {root} not found; set LANCE_DATA_DIR to the folder holding xstest/, jbb_behaviors/, ...")
-    return root
 
 
 def _need(path: Path) -> Path:
@@ -60,7 +52,7 @@ class LabelledResponse:
 
 def xstest_responses(root: Path | None = None) -> list[LabelledResponse]:
     """XSTest's 2,250 human-labelled responses (450 prompts x 5 models)."""
-    root = root or data_root()
+    root = root or data_dir()
     out: list[LabelledResponse] = []
     for model in XSTEST_MODELS:
         path = _need(root / "xstest" / "completions" / f"xstest_v2_completions_{model}.csv")
@@ -85,7 +77,7 @@ def xstest_baseline_labels(kind: Literal["strmatch", "gpt4"], root: Path | None 
     ``auto_label`` is kept raw: the GPT-4 classifier sometimes answered with free
     text instead of a label, and such rows count as disagreement.
     """
-    root = root or data_root()
+    root = root or data_dir()
     suffix, column = ("streval", "strmatch_label") if kind == "strmatch" else ("gpteval", "gpt4_label")
     rows: list[tuple[str, str, str]] = []
     for model in XSTEST_MODELS:
@@ -98,7 +90,7 @@ def xstest_baseline_labels(kind: Literal["strmatch", "gpt4"], root: Path | None 
 
 def cast_openers(root: Path | None = None) -> list[LabelledResponse]:
     """IBM CAST's 100 compliant and 100 refusing response openers."""
-    root = root or data_root()
+    root = root or data_dir()
     data = json.loads(_need(root / "ibm_cast" / "behavior_refusal.json").read_text(encoding="utf-8"))
     out = [LabelledResponse("", t, "full_compliance", "ibm_cast") for t in data["compliant_responses"]]
     out += [LabelledResponse("", t, "full_refusal", "ibm_cast") for t in data["non_compliant_responses"]]
@@ -109,7 +101,7 @@ def refusal_direction_responses(root: Path | None = None) -> list[LabelledRespon
     """Arditi et al.'s completions (5 models, baseline / ablation / actadd), labelled by
     refusal-substring matching. Model labels, not human ones: they carry the
     induced, templated refusals of activation addition that XSTest lacks."""
-    root = root or data_root()
+    root = root or data_dir()
     base = root / "refusal_direction" / "completions"
     if not base.is_dir():
         raise InputError(f"dataset folder {base} is missing; see data/refusal_direction/SOURCE.md")
@@ -128,23 +120,6 @@ def refusal_direction_responses(root: Path | None = None) -> list[LabelledRespon
                 )
             )
     return out
-
-
-def iter_jsonl_objects(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, object]]]:
-    """Parse JSON-lines, yielding ``(line_number, object)``; blank lines are skipped.
-
-    A malformed line raises :class:`InputError` naming its 1-based line number.
-    """
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"line {n}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"line {n}: expected a JSON object, got {type(obj).__name__}")
-        yield n, obj
 
 
 @dataclass(frozen=True)
@@ -186,7 +161,7 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
 
 def jbb_classifier_comparison(root: Path | None = None) -> list[SafetyExample]:
     """100 JBB jailbreak responses, each judged by 3 humans (majority vote)."""
-    root = root or data_root()
+    root = root or data_dir()
     out = []
     for row in _csv_rows(root / "jbb_behaviors" / "classifier_comparison.csv"):
         votes = [int(row[f"human{i}"]) for i in (1, 2, 3)]
@@ -206,7 +181,7 @@ def jbb_classifier_comparison(root: Path | None = None) -> list[SafetyExample]:
 def jailbreakeval_examples(root: Path | None = None, *, include_nc: bool = True) -> list[SafetyExample]:
     """JailbreakEval's judge-agreement sets: JAILJUDGE mini, the JBB example set and
     (``include_nc``) PKU-SafeRLHF mini, which is CC BY-NC: train/evaluate only."""
-    root = (root or data_root()) / "jailbreakeval_judge"
+    root = (root or data_dir()) / "jailbreakeval_judge"
     out = []
     for row in _csv_rows(root / "JAILJUDGEmini.csv"):
         if row.get("language", "en") not in ("en", ""):
@@ -252,7 +227,7 @@ def jailbreakeval_examples(root: Path | None = None, *, include_nc: bool = True)
 def jbb_artifact_examples(root: Path | None = None) -> list[SafetyExample]:
     """JailbreakBench attack artifacts with a response, labelled ``jailbroken`` by
     the JBB judge (a model, not humans)."""
-    base = (root or data_root()) / "jbb_artifacts"
+    base = (root or data_dir()) / "jbb_artifacts"
     if not base.is_dir():
         raise InputError(f"dataset folder {base} is missing; see data/jbb_artifacts/SOURCE.md")
     out = []
@@ -280,7 +255,7 @@ def refusal_direction_safety_examples(root: Path | None = None) -> list[SafetyEx
     """Arditi et al.'s JBB completions (5 models; baseline, ablation, actadd) with
     LlamaGuard-2's verdict: plain harmful requests answered harmfully or refused,
     the case jailbreak-heavy sets cover least. Model labels, not human ones."""
-    base = (root or data_root()) / "refusal_direction" / "completions"
+    base = (root or data_dir()) / "refusal_direction" / "completions"
     if not base.is_dir():
         raise InputError(f"dataset folder {base} is missing; see data/refusal_direction/SOURCE.md")
     out: list[SafetyExample] = []

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lance.assess.encoder import Encoder, get_encoder
+from lance.embeddings.encoder import Encoder, get_encoder
 from lance.backends.base import ChatModel, GenerateParams, Message
 from lance.errors import BackendError
 from lance.judges.base import QualityJudge, QualityScores

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lance.assess.encoder import Encoder, get_encoder
+from lance.embeddings.encoder import Encoder, get_encoder
 from lance.errors import ModelFileError
 from lance.judges.base import RefusalJudge, RefusalVerdict
 from lance.judges.data import REFUSAL_LABELS

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lance.assess.encoder import Encoder, get_encoder
+from lance.embeddings.encoder import Encoder, get_encoder
 from lance.backends.base import ChatModel, GenerateParams, Message
 from lance.errors import BackendError, ModelFileError
 from lance.judges.base import SafetyJudge, SafetyVerdict

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lance.assess.encoder import Encoder
+from lance.embeddings.encoder import Encoder
 from lance.refine.demos import DEMOS
 from lance.taxonomy import Taxonomy
 

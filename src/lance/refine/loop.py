@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from lance.assess.distribution import Assessor, RiskDistribution
-from lance.assess.encoder import Encoder
+from lance.assess.routing import decide_route
+from lance.embeddings.encoder import Encoder
 from lance.backends.base import ChatModel, GenerateParams, Usage
 from lance.errors import BackendError
 from lance.gradients.compute import compute_gradient
@@ -24,8 +24,8 @@ from lance.gradients.gradient import TextualGradient
 from lance.refine.fewshot import FewShotRetriever
 from lance.refine.search import search
 from lance.refine.trajectory import Step, Trajectory
-from lance.respond.config import PipelineConfig
-from lance.respond.postcheck import RefusalDetector
+from lance.config.pipeline import PipelineConfig
+from lance.judges.base import RefusalCheck
 from lance.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -41,13 +41,19 @@ class Refiner:
     taxonomy: Taxonomy
     config: PipelineConfig
     retriever: FewShotRetriever | None = None
-    detector: RefusalDetector | None = None
+    detector: RefusalCheck | None = None
+    #: The LLM that writes TextGrad-style critiques when ``config.critique`` is on (default: ``llm``).
+    critic: ChatModel | None = None
 
     def params(self) -> GenerateParams:
         c = self.config
         return GenerateParams(
             temperature=c.refiner_temperature, max_tokens=c.refiner_max_tokens, timeout=c.call_timeout, top_p=0.95
         )
+
+    def done(self, dist: RiskDistribution) -> bool:
+        """Refinement can stop: the rewrite reaches ``target_safe`` and would be routed ``pass``."""
+        return dist.p_safe >= self.config.target_safe and decide_route(dist, self.taxonomy, self.config).route == "pass"
 
     def gradient(self, text: str, dist: RiskDistribution, assessor: Assessor | None = None) -> TextualGradient:
         c = self.config
@@ -70,17 +76,15 @@ class Refiner:
         assessor: Assessor | None = None,
         max_steps: int | None = None,
         seed: int = 0,
-        done: Callable[[RiskDistribution], bool] | None = None,
     ) -> Trajectory:
         """Refine ``prompt`` (whose assessment is ``dist``) for up to ``max_steps`` steps.
 
-        ``assessor`` overrides the default (e.g. one that reads the conversation as context);
-        ``done`` says when a distribution is safe enough to stop (default: p(safe) ≥ ``target_safe``).
+        ``assessor`` overrides the default (e.g. one that reads the conversation as context).
+        The loop stops early once an accepted rewrite would pass the gate (``done``).
         The original is always refined at least once when ``max_steps`` ≥ 1.
         """
         cfg = self.config
         judge = assessor or self.assessor
-        finished = done or (lambda d: d.p_safe >= cfg.target_safe)
         traj = Trajectory(steps=[Step(index=0, prompt=prompt, distribution=dist, verdict="start")])
         steps = cfg.max_steps if max_steps is None else max_steps
         original_emb = self.encoder.encode([prompt])[0]
@@ -96,7 +100,7 @@ class Refiner:
             gradient = self.gradient(current, cur_dist, judge)
             try:
                 if cfg.critique:
-                    gradient, c_calls, c_usage = add_critiques(gradient, self.llm, self.params())
+                    gradient, c_calls, c_usage = add_critiques(gradient, self.critic or self.llm, self.params())
                     calls, usage = calls + c_calls, usage + c_usage
                 demos = (
                     self.retriever.retrieve(
@@ -157,7 +161,7 @@ class Refiner:
                     latency_s=time.perf_counter() - t0,
                 )
             )
-            if verdict == "accepted" and finished(cur_dist):
+            if verdict == "accepted" and self.done(cur_dist):
                 traj.stopped = "target_reached"
                 break
         else:

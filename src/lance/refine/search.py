@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lance.assess.distribution import Assessor, RiskDistribution
-from lance.assess.encoder import Encoder
+from lance.embeddings.encoder import Encoder
 from lance.backends.base import ChatModel, GenerateParams, Usage
 from lance.gradients.gradient import TextualGradient
 from lance.refine.step import refine_once
 from lance.refine.trajectory import Candidate
-from lance.respond.postcheck import RefusalDetector
+from lance.judges.base import RefusalCheck
 
 
 @dataclass
@@ -53,7 +53,7 @@ def search(
     n: int,
     params: GenerateParams,
     similarity_floor: float,
-    detector: RefusalDetector | None = None,
+    detector: RefusalCheck | None = None,
     seed: int = 0,
 ) -> SearchResult:
     """Sample ``n`` rewrites of ``current``; the best is the lowest-risk valid one above the similarity floor."""

@@ -15,7 +15,8 @@ from lance.backends.base import ChatModel, Completion, GenerateParams
 from lance.gradients.gradient import TextualGradient
 from lance.gradients.render import render_compact
 from lance.refine.prompts import CLOSE, OPEN, REFINER_STOP, refiner_messages
-from lance.respond.postcheck import RefusalDetector, TemplateRefusalDetector, is_refusal
+from lance.judges.base import RefusalCheck, is_refusal
+from lance.judges.lexical import TemplateRefusalDetector
 
 _LABEL = re.compile(
     r"^\s*(?:rewritten request|rewrite|safe rewrite|new request|safe request|request|assistant|answer)\s*[:\-]\s*",
@@ -61,7 +62,7 @@ def validate_rewrite(
     original: str,
     *,
     finish_reason: str | None = None,
-    detector: RefusalDetector | None = None,
+    detector: RefusalCheck | None = None,
     demos: Sequence[tuple[str, str, str]] = (),
     problem: str = "",
 ) -> str | None:
@@ -106,7 +107,7 @@ def refine_once(
     params: GenerateParams,
     *,
     original: str | None = None,
-    detector: RefusalDetector | None = None,
+    detector: RefusalCheck | None = None,
 ) -> StepOutput:
     """One refiner call rewriting ``prompt`` along ``gradient``; backend errors propagate."""
     problem = render_compact(gradient)

@@ -55,6 +55,11 @@ class Trajectory(BaseModel):
     #: The backend error that ended the loop, if any (also logged).
     error: str = ""
 
+    def append_steps(self, other: Trajectory) -> None:
+        """Continue with ``other``'s steps after its start step, numbered on from these."""
+        n = len(self.steps)
+        self.steps += [s.model_copy(update={"index": n + i}) for i, s in enumerate(other.steps[1:])]
+
     @property
     def accepted(self) -> Step | None:
         """The last accepted step, i.e. the refined prompt to answer; ``None`` if none was."""

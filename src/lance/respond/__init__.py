@@ -1,1 +1,1 @@
-"""respond stage."""
+"""Respond stage: route, answer the (refined) prompt, post-check, and refuse naturally."""

@@ -1,1 +1,1 @@
-"""server stage."""
+"""OpenAI-compatible proxy in front of any target model, with LANCE in the path."""

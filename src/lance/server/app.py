@@ -21,10 +21,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lance import __version__
 from lance.assess.distribution import RiskDistribution
 from lance.backends import GenerateParams
-from lance.errors import LanceError
+from lance.errors import AssessmentUnavailable, LanceError
 from lance.server.admission import Admission
-from lance.server.config import ServerConfig
-from lance.server.engine import AssessmentUnavailable, ProxyResult, Responder, as_responder
+from lance.config.server import ServerConfig
+from lance.server.engine import ProxyResult, Responder, as_responder
 from lance.server.errors import (
     ERROR_RESPONSES,
     APIError,
@@ -93,6 +93,8 @@ def lance_meta(result: ProxyResult, config: ServerConfig) -> dict[str, Any]:
         meta["gradients"] = _dump(list(result.gradients))
     if config.debug and result.trajectory is not None:
         meta["trajectory"] = _dump(result.trajectory)
+    if config.debug and result.calls:
+        meta["calls"] = _dump(list(result.calls))
     return meta
 
 

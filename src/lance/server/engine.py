@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from lance.assess.distribution import Assessor, RiskDistribution
 from lance.backends import ChatModel, GenerateParams, Message, Usage, get_chat_model, params_from_config
 from lance.config import LanceSettings
-from lance.server.upstream import ObservedChatModel, final_failure, watch_calls
+from lance.errors import AssessmentUnavailable
+from lance.backends.events import final_failure, record_calls
 
 if TYPE_CHECKING:
     from lance.lance import Lance
@@ -42,6 +43,8 @@ class ProxyResult:
     trajectory: Any = None
     usage: Usage = field(default_factory=Usage)
     llm_calls: int = 0
+    #: The request's LLM calls as events (``lance.backends.events.CallEvent``).
+    calls: Sequence[Any] = ()
     finish_reason: str = "stop"
 
     @property
@@ -65,17 +68,13 @@ class Responder(Protocol):
     async def assess(self, texts: Sequence[str]) -> list[RiskDistribution]: ...
 
 
-class AssessmentUnavailable(Exception):
-    """The responder has no assessor (``/v1/lance/assess`` answers 501)."""
-
-
 class LanceResponder:
     """The ``Lance`` pipeline behind the server.
 
     When the last upstream call of a request failed, the pipeline's fallback
     refusal did not come from the model, so the backend error is raised and the
-    client gets 502/504 instead of a 200 that hides the outage. This needs the
-    chat models wrapped in ``ObservedChatModel`` (``build_lance`` does it).
+    client gets 502/504 instead of a 200 that hides the outage (the pipeline
+    records every call as an event, ``lance.backends.events``).
     """
 
     def __init__(self, lance: Lance, name: str | None = None, *, workers: int = 4) -> None:
@@ -89,14 +88,14 @@ class LanceResponder:
         return params_from_config(self.lance.settings.backend)
 
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` in this responder's threads with the caller's context (``watch_calls`` needs it)."""
+        """Run ``fn`` in this responder's threads with the caller's context (``record_calls`` needs it)."""
         ctx = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(ctx.run, fn, *args))
 
     async def respond(self, messages: list[Message], params: GenerateParams) -> ProxyResult:
-        with watch_calls() as record:
+        with record_calls() as events:
             result = await self._in_pool(self.lance.respond, messages, params)
-        failure = final_failure(record)
+        failure = final_failure(events)
         if result.errors and failure is not None:
             raise failure
         refined = result.route == "neutralize" and result.refined_prompt is not None
@@ -110,6 +109,7 @@ class LanceResponder:
             trajectory=result.trajectory,
             usage=result.usage,
             llm_calls=result.llm_calls,
+            calls=result.calls,
         )
 
     async def assess(self, texts: Sequence[str]) -> list[RiskDistribution]:
@@ -161,7 +161,8 @@ def model_id(settings: LanceSettings) -> str:
 def build_lance(
     settings: LanceSettings, *, refine_slots: int | None = None, refine_defer_s: float = 0.0
 ) -> tuple[Lance, list[ChatModel]]:
-    """A ``Lance`` whose target and refiner are observed, so upstream failures become 502/504.
+    """A ``Lance`` on the configured target and refiner (the pipeline records their calls, so upstream
+    failures become 502/504).
 
     With ``refine_slots``, at most that many refiner calls are in flight at once, and with
     ``refine_defer_s`` each first waits (that long at most) for target calls to drain (``slots.py``).
@@ -170,16 +171,16 @@ def build_lance(
     from lance.lance import Lance
     from lance.server.slots import SlotLimitedChatModel, TargetTracker, TrackedChatModel
 
-    observed = ObservedChatModel(get_chat_model(settings.backend))
-    models: list[ChatModel] = [observed]
-    target: ChatModel = observed
-    refiner: ChatModel = observed
+    upstream = get_chat_model(settings.backend)
+    models: list[ChatModel] = [upstream]
+    target: ChatModel = upstream
+    refiner: ChatModel = upstream
     if settings.refiner is not None:
-        refiner = ObservedChatModel(get_chat_model(settings.refiner))
+        refiner = get_chat_model(settings.refiner)
         models.append(refiner)
     if refine_slots is not None or refine_defer_s > 0:
         tracker = TargetTracker()
-        target = TrackedChatModel(observed, tracker)
+        target = TrackedChatModel(upstream, tracker)
         refiner = SlotLimitedChatModel(refiner, refine_slots or 1_000_000, yield_to=tracker, max_defer=refine_defer_s)
     return Lance(settings, target=target, refiner=refiner), models
 

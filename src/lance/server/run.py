@@ -10,7 +10,7 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 
-from lance.server.config import ServerConfig
+from lance.config.server import ServerConfig
 
 
 def limit_cpu(config: ServerConfig) -> None:
@@ -18,7 +18,7 @@ def limit_cpu(config: ServerConfig) -> None:
 
     Process-wide, so only ``lance serve`` calls it (not ``create_app``, which tests embed).
     """
-    from lance.assess.sharing import set_encode_slots
+    from lance.embeddings.sharing import set_encode_slots
 
     if config.torch_threads is not None:
         import torch

@@ -156,6 +156,8 @@ class LanceMeta(BaseModel):
     gradients: list[Any] | None = None
     #: Only with ``server.debug``.
     trajectory: Any | None = None
+    #: Every LLM call (role, model, tokens, latency, error); only with ``server.debug``.
+    calls: list[Any] | None = None
 
 
 class AssistantMessage(BaseModel):

@@ -21,7 +21,7 @@ from typing import Any
 
 from lance.backends.base import ChatModel, Completion, GenerateParams, MessagesLike
 from lance.errors import BackendTimeout
-from lance.server.upstream import DelegatingChatModel
+from lance.backends.wrappers import DelegatingChatModel
 
 
 class TargetTracker:

@@ -10,10 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from lance.config import read_yaml
+from lance.config import Action, read_yaml
 from lance.errors import ConfigError
-
-Action = Literal["pass", "neutralize", "refuse"]
 SAFE = "safe"
 
 

@@ -1,4 +1,7 @@
-"""Routing: pass, neutralise or refuse, from the distribution, the taxonomy's actions and the config.
+"""Routing policy: pass, neutralise or refuse, from the distribution, the taxonomy's actions and the config.
+
+It reads only the assessment, so the refiner can use it as its stopping rule and the respond
+stage to route.
 
 Rules, in order:
 
@@ -15,8 +18,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from lance.assess.distribution import RiskDistribution
-from lance.respond.config import PipelineConfig
-from lance.result import Route
+from lance.config.pipeline import PipelineConfig, Route
 from lance.taxonomy import SAFE, Action, Taxonomy
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lance.assess.encoder import Encoder
+from lance.embeddings.encoder import Encoder
 
 
 def text_key(text: str) -> str:

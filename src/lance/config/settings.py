@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from lance.config.pipeline import PipelineConfig
+from lance.config.server import ServerConfig
 from lance.errors import ConfigError
 
 BackendKind = Literal["llamacpp", "openai"]
@@ -80,9 +82,10 @@ class LanceSettings(BaseSettings):
     taxonomy: Path | None = None
     #: Label-enhancement checkpoint; ``None`` is the packaged default.
     le_checkpoint: Path | None = None
-    #: Extra sections owned by other parts (pipeline, server, eval), validated there.
-    pipeline: dict[str, Any] = Field(default_factory=dict)
-    server: dict[str, Any] = Field(default_factory=dict)
+    #: Routing, gradient and refinement settings (validated with the rest: a bad key fails at start).
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    #: ``lance serve``'s settings.
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @classmethod
     def settings_customise_sources(

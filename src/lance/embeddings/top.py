@@ -5,7 +5,8 @@ tuned variant is named ``<base>+lance-top-v1`` (e.g. ``all-MiniLM-L6-v2+lance-to
 LE checkpoint trained on it refuses any other encoder. The tuned weights (fp16) ship per base
 encoder in ``checkpoints/``: ``encoder_top.pt`` for MiniLM (3 layers, ~10 MB) and
 ``encoder_top_mpnet.pt`` for the optional all-mpnet-base-v2 gate (3 layers, ~42 MB);
-``lance.assess.finetune`` reproduces them.
+``lance train-gate`` reproduces them. They live beside the LE checkpoints that pin their digests
+(``lance/assess/checkpoints``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import hashlib
 import os
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from lance.assess.encoder import DEFAULT_ENCODER
-from lance.assess.packaged_encoders import MPNET
+from lance.embeddings.packaged import DEFAULT_ENCODER, MPNET
 from lance.errors import ModelFileError
+
+if TYPE_CHECKING:
+    import torch
 
 TOP_TAG = "+lance-top-v1"
 TOP_FORMAT = "lance-encoder-top/1"
@@ -42,11 +43,13 @@ def default_top_path(base: str = DEFAULT_ENCODER) -> Path:
         return Path(env).expanduser()
     if base not in PACKAGED_TOPS:
         raise ModelFileError(f"no packaged encoder top for {base!r}; set ${TOP_ENV} to one made with "
-                             "`python -m lance.assess.finetune --encoder ...`")
+                             "`lance train-gate --encoder ...`")
     return Path(str(files("lance.assess").joinpath("checkpoints", PACKAGED_TOPS[base])))
 
 
 def save_top(path: Path, state: dict[str, torch.Tensor], *, name: str, info: dict[str, Any]) -> Path:
+    import torch
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
@@ -56,9 +59,11 @@ def save_top(path: Path, state: dict[str, torch.Tensor], *, name: str, info: dic
 
 
 def load_top(path: Path | None = None) -> dict[str, Any]:
+    import torch
+
     path = Path(path) if path is not None else default_top_path()
     if not path.is_file():
-        raise ModelFileError(f"fine-tuned encoder top not found: {path} (reproduce it with `python -m lance.assess.finetune`)")
+        raise ModelFileError(f"fine-tuned encoder top not found: {path} (reproduce it with `lance train-gate`)")
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a corrupt file
@@ -71,6 +76,8 @@ def load_top(path: Path | None = None) -> dict[str, Any]:
 
 def apply_top(st_model: Any, raw: dict[str, Any]) -> None:
     """Load the tuned layer weights into the sentence-transformers base model, in place."""
+    import torch
+
     layers = st_model[0].auto_model.encoder.layer
     groups: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in raw["state"].items():

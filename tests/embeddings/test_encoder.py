@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lance.assess.encoder import token_batches
+from lance.embeddings.encoder import token_batches
 from lance.errors import InputError
 
 TEXTS = [

@@ -12,12 +12,17 @@ Usage::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lance.errors import ConfigError
-from lance.taxonomy import Action
+
+#: What the pipeline does with a prompt whose risk falls in a category.
+Action = Literal["pass", "neutralize", "refuse"]
+#: The route a request took: ``pass`` answered untouched, ``neutralize`` refined then answered,
+#: ``refuse`` a natural refusal.
+Route = Literal["pass", "neutralize", "refuse"]
 
 
 class PipelineConfig(BaseModel):
@@ -85,8 +90,10 @@ class PipelineConfig(BaseModel):
         return self.category_thresholds.get(cid, self.default_category_threshold)
 
 
-def load_pipeline_config(section: dict[str, Any] | None) -> PipelineConfig:
+def load_pipeline_config(section: PipelineConfig | dict[str, Any] | None) -> PipelineConfig:
     """Validate ``settings.pipeline``; a bad key or value is one ``ConfigError`` line."""
+    if isinstance(section, PipelineConfig):
+        return section
     try:
         return PipelineConfig.model_validate(section or {})
     except ValidationError as exc:

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lance.assess import sharing
-from lance.assess.sharing import reuse_embeddings, set_encode_slots, shared
+from lance.embeddings import sharing
+from lance.embeddings.sharing import reuse_embeddings, set_encode_slots, shared
 from lance.errors import ConfigError
 
 

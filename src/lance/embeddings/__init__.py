@@ -1,0 +1,1 @@
+"""Sentence embeddings shared by the gate, the similarity checks and the judges (offline encoders)."""

@@ -1,0 +1,329 @@
+"""The pipeline's stages: each one typed callable over one ``RequestState``, composed by ``Chain``.
+
+A stage does one job and writes what it found on the state; ``Chain`` runs them in order,
+skips the rest once a stage has decided the request ends (``state.stopped``), always runs the
+refusal writer last when a refusal was ordered, and records every LLM call made on the way
+as an event (``lance.backends.events``). The LANCE chain, top to bottom, is in
+``lance.respond.pipeline``; the evaluation's baselines are other chains of the same stages
+(``lance.eval.methods``).
+
+Safety rules the stages keep, whatever the backends do:
+
+* the target only receives the original prompt on the ``pass`` route, or a rewrite the
+  assessor scored as less risky than the original on ``neutralize``;
+* a ``refuse`` prompt reaches no model (the refusal writer sees a masked summary);
+* a backend failure ends in a natural refusal (or, for the target, an honest "not
+  responding" message) with the error recorded, never in the unrefined prompt being forwarded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lance.assess.distribution import Assessor, RiskDistribution
+from lance.assess.routing import decide_route
+from lance.backends.base import ChatModel, GenerateParams, Message, MessagesLike, to_messages
+from lance.backends.events import record_calls
+from lance.config.pipeline import PipelineConfig
+from lance.errors import LanceError
+from lance.judges.base import RefusalCheck, is_refusal
+from lance.refine.loop import Refiner
+from lance.respond.refusal import unavailable_message, write_refusal
+from lance.respond.state import RequestState
+from lance.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+#: How many earlier turns are read as context for the last user turn.
+CONTEXT_TURNS = 4
+
+
+class Stage:
+    """One step of a chain. ``run`` does the work; ``arun`` is the same off the event loop."""
+
+    name = "stage"
+    #: Runs even after an earlier stage stopped the request (the refusal writer).
+    always = False
+
+    def run(self, state: RequestState) -> None:
+        raise NotImplementedError
+
+    async def arun(self, state: RequestState) -> None:
+        await asyncio.to_thread(self.run, state)
+
+
+class Chain:
+    """Stages in order; the result is the state after the last one."""
+
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        self.stages = list(stages)
+
+    def _runs(self, stage: Stage, state: RequestState) -> bool:
+        return stage.always or not state.stopped
+
+    def run(self, state: RequestState) -> RequestState:
+        with record_calls() as events:
+            for stage in self.stages:
+                if self._runs(stage, state):
+                    stage.run(state)
+        state.calls = list(events)
+        return state
+
+    async def arun(self, state: RequestState) -> RequestState:
+        with record_calls() as events:
+            for stage in self.stages:
+                if self._runs(stage, state):
+                    await stage.arun(state)
+        state.calls = list(events)
+        return state
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+
+def start(prompt: MessagesLike, params: GenerateParams | None = None) -> RequestState:
+    """The state for a prompt or a conversation: its last non-empty user turn is the text to work on."""
+    msgs = to_messages(prompt)
+    idx = max(i for i, m in enumerate(msgs) if m.role == "user" and m.content.strip())
+    return RequestState(messages=msgs, index=idx, text=msgs[idx].content, params=params)
+
+
+class ContextAssessor:
+    """Assesses each text alone and after the conversation so far; keeps the riskier reading.
+
+    A turn that is harmless alone ("and how much of it?") can be harmful in context; one that is
+    harmful alone stays harmful. The returned distribution carries the text itself.
+    """
+
+    def __init__(self, inner: Assessor, context: str) -> None:
+        self.inner, self.context = inner, context
+
+    def assess(self, texts: Sequence[str]) -> list[RiskDistribution]:
+        texts = list(texts)
+        if not self.context:
+            return self.inner.assess(texts)
+        both = self.inner.assess(texts + [f"{self.context}\n{t}" for t in texts])
+        alone, ctx = both[: len(texts)], both[len(texts) :]
+        return [a if a.p_safe <= c.p_safe else c.model_copy(update={"text": a.text}) for a, c in zip(alone, ctx)]
+
+
+def context_of(messages: list[Message], index: int) -> str:
+    """The earlier turns (system turns aside, at most ``CONTEXT_TURNS``) as context text."""
+    earlier = [m for m in messages[:index] if m.role != "system"][-CONTEXT_TURNS:]
+    return "\n".join(m.content.strip() for m in earlier if m.content.strip())
+
+
+@dataclass
+class Assess(Stage):
+    """The turn's risk distribution, read in the conversation's context. No LLM call."""
+
+    assessor: Assessor
+    name = "assess"
+
+    def run(self, state: RequestState) -> None:
+        state.judge = ContextAssessor(self.assessor, context_of(state.messages, state.index))
+        state.dist = state.judge.assess([state.text])[0]
+
+
+@dataclass
+class RouteStage(Stage):
+    """Pass, neutralise or refuse (``lance.assess.routing``); a passed prompt is sent as it is."""
+
+    taxonomy: Taxonomy
+    config: PipelineConfig
+    name = "route"
+
+    def run(self, state: RequestState) -> None:
+        assert state.dist is not None, "route needs assess first"
+        state.decision = decide_route(state.dist, self.taxonomy, self.config)
+        state.route, state.reason = state.decision.route, state.decision.reason
+        if state.route == "pass":
+            state.sent, state.after = state.text, state.dist
+
+
+@dataclass
+class RefuseRoute(Stage):
+    """A ``refuse`` route: the gradient (for the refusal's masked summary), then a refusal order."""
+
+    refiner: Refiner
+    name = "refuse_route"
+
+    def run(self, state: RequestState) -> None:
+        if state.route != "refuse":
+            return
+        assert state.dist is not None and state.decision is not None
+        g = None
+        try:
+            g = self.refiner.gradient(state.text, state.dist, state.judge)
+            state.gradients.append(g)
+        except LanceError as exc:  # attribution is best effort for the refusal summary
+            log.warning("gradient for refusal failed: %s", exc)
+        state.refuse(state.decision.categories, g, state.reason)
+
+
+@dataclass
+class Neutralize(Stage):
+    """A ``neutralize`` route: refine along the gradient; send the rewrite only if it clears every bar."""
+
+    refiner: Refiner
+    taxonomy: Taxonomy
+    config: PipelineConfig
+    name = "neutralize"
+
+    def run(self, state: RequestState) -> None:
+        if state.route != "neutralize":
+            return
+        assert state.dist is not None and state.decision is not None
+        traj = self.refiner.run(state.text, state.dist, assessor=state.judge, max_steps=self.config.max_steps)
+        state.trajectory = traj
+        state.gradients = [s.gradient for s in traj.steps if s.gradient is not None]
+        cats, reason = state.decision.categories, state.reason
+        if traj.error:
+            msg = f"refiner: RuntimeError: {traj.error}"
+            log.error("LANCE %s; answering with a natural refusal instead", msg)
+            state.errors.append(msg)
+            state.refuse(cats or [c for c, _ in state.dist.top_risks(1)], state.last_gradient,
+                         f"{reason}; refiner failed", use_llm=False)
+            return
+        acc = traj.accepted
+        if acc is None:
+            state.refuse(cats, state.last_gradient, f"{reason}; refinement failed ({traj.steps[-1].reason or traj.stopped})")
+            return
+        state.sent, state.after = acc.prompt, acc.distribution
+        state.reason = reason = f"{reason}; refined at step {acc.index}: {acc.reason}"
+        if acc.distribution.p_safe < self.config.send_min_safe:
+            state.refuse(cats, state.last_gradient, f"{reason}; still too risky to answer "
+                         f"(p(safe) {acc.distribution.p_safe:.2f} < {self.config.send_min_safe:.2f})")
+            return
+        again = decide_route(acc.distribution, self.taxonomy, self.config)
+        if again.route == "refuse":
+            state.refuse(again.categories, state.last_gradient, f"{reason}; the rewrite still falls under a refuse category")
+
+
+@dataclass
+class Answer(Stage):
+    """The target answers what is sent (the prompt, or its accepted rewrite).
+
+    With ``fail_safe`` a target failure ends the request with an honest "not responding"
+    message on the refuse route (the content was fine to send; the model failed); without it
+    the error propagates (the evaluation records it as a failed item).
+    """
+
+    target: ChatModel
+    call_timeout: float | None = None
+    fail_safe: bool = True
+    system_prompt: str | None = None
+    name = "answer"
+
+    def _messages(self, state: RequestState) -> list[Message]:
+        msgs = state.target_messages()
+        if self.system_prompt is not None:
+            msgs = [Message(role="system", content=self.system_prompt), *msgs]
+        return msgs
+
+    def _params(self, state: RequestState) -> GenerateParams:
+        p = state.params or self.target.default_params
+        if self.call_timeout is not None and p.timeout is None:
+            p = p.model_copy(update={"timeout": self.call_timeout})
+        return p
+
+    def run(self, state: RequestState) -> None:
+        try:
+            state.response = self.target.generate(self._messages(state), self._params(state)).text
+        except Exception as exc:  # noqa: BLE001 - any target failure ends the request, never a retry with the raw prompt
+            self._failed(state, exc)
+
+    async def arun(self, state: RequestState) -> None:
+        try:
+            state.response = (await self.target.agenerate(self._messages(state), self._params(state))).text
+        except Exception as exc:  # noqa: BLE001
+            self._failed(state, exc)
+
+    def _failed(self, state: RequestState, exc: Exception) -> None:
+        if not self.fail_safe:
+            raise exc
+        msg = f"target: {type(exc).__name__}: {exc}"
+        log.error("LANCE %s; answering with a natural refusal instead", msg)
+        state.errors.append(msg)
+        state.response, state.route, state.final = unavailable_message(state.text), "refuse", True
+        state.reason = f"{state.reason}; target failed"
+
+
+@dataclass
+class PostCheck(Stage):
+    """A template refusal from the target is refined once more and re-asked; still one → a natural refusal."""
+
+    detector: RefusalCheck
+    refiner: Refiner
+    answer: Answer
+    name = "postcheck"
+
+    def run(self, state: RequestState) -> None:
+        sent = state.text if state.sent is None else state.sent
+        if not is_refusal(self.detector, sent, state.response):
+            return
+        assert state.dist is not None and state.after is not None
+        state.postcheck_refusal = True
+        extra = self.refiner.run(sent, state.after, assessor=state.judge, max_steps=1, seed=7)
+        state.gradients += [s.gradient for s in extra.steps if s.gradient is not None]
+        if state.trajectory is None:
+            state.trajectory = extra
+        else:
+            state.trajectory.append_steps(extra)
+        acc = extra.accepted
+        if acc is not None and not extra.error:
+            state.sent, state.after = acc.prompt, acc.distribution
+            self.answer.run(state)
+            if state.stopped:
+                return
+            state.route = "neutralize"
+            state.reason = f"{state.reason}; post-check: template refusal, refined again ({acc.reason})"
+        if is_refusal(self.detector, state.sent or state.text, state.response):
+            cats = (state.decision.categories if state.decision else []) or [c for c, _ in state.dist.top_risks(1)]
+            state.refuse(cats, state.last_gradient, f"{state.reason}; the target still gave a template refusal")
+
+
+@dataclass
+class CheckAnswer(Stage):
+    """The answer's own risk by the gate; a risky answer is replaced by a natural refusal (no LLM call)."""
+
+    assessor: Assessor
+    min_safe: float
+    name = "check_answer"
+
+    def run(self, state: RequestState) -> None:
+        d = self.assessor.assess([state.response])[0]
+        state.answer_distribution = d
+        if d.p_safe < self.min_safe:
+            state.refuse([c for c, _ in d.top_risks(1)], None,
+                         f"{state.reason}; the answer itself was risky (p(safe) {d.p_safe:.2f})", use_llm=False)
+
+
+@dataclass
+class WriteRefusal(Stage):
+    """Writes the ordered natural refusal: by the refusal-writer LLM when allowed, else constructed."""
+
+    taxonomy: Taxonomy
+    assessor: Assessor
+    llm: ChatModel | None
+    call_timeout: float | None = None
+    name = "write_refusal"
+    always = True
+
+    def run(self, state: RequestState) -> None:
+        order = state.refusal
+        if order is None:
+            return
+        params = GenerateParams(temperature=0.5, max_tokens=80, timeout=self.call_timeout)
+        text, _, _, err = write_refusal(
+            state.text, order.categories, self.taxonomy, llm=self.llm if order.use_llm else None,
+            assessor=self.assessor, gradient=order.gradient, params=params,
+        )
+        if err:
+            log.error("refusal writer failed, using the constructed refusal: %s", err)
+            state.errors.append(err)
+        state.response, state.route, state.reason = text, "refuse", order.reason

@@ -1,0 +1,78 @@
+"""The one state object every stage reads and writes, from the incoming prompt to the answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lance.assess.distribution import Assessor, RiskDistribution
+from lance.assess.routing import RouteDecision
+from lance.backends.base import GenerateParams, Message
+from lance.backends.events import CallEvent
+from lance.config.pipeline import Route
+from lance.gradients.gradient import TextualGradient
+from lance.refine.trajectory import Trajectory
+
+
+@dataclass
+class RefusalOrder:
+    """A natural refusal the last stage must write: for which categories, from which gradient, and why."""
+
+    categories: list[str]
+    gradient: TextualGradient | None
+    reason: str
+    #: ``False``: construct it without an LLM call (after a refiner failure, or for a risky answer).
+    use_llm: bool = True
+
+
+@dataclass
+class RequestState:
+    """One request on its way through a chain of stages.
+
+    ``text`` is what is assessed and refined (the prompt, or the last user turn of a
+    conversation at ``index``); ``sent`` is what the target answers. A stage that decides
+    the request must end in a refusal sets ``refusal``; one that ends it otherwise sets
+    ``final``. Either stops the stages after it, except the refusal writer.
+    """
+
+    messages: list[Message]
+    index: int
+    text: str
+    params: GenerateParams | None = None
+    #: Assesses a text in the conversation's context (``ContextAssessor``); set by the assess stage.
+    judge: Assessor | None = None
+    dist: RiskDistribution | None = None
+    decision: RouteDecision | None = None
+    route: Route | None = None
+    reason: str = ""
+    gradients: list[TextualGradient] = field(default_factory=list)
+    trajectory: Trajectory | None = None
+    sent: str | None = None
+    after: RiskDistribution | None = None
+    response: str = ""
+    postcheck_refusal: bool = False
+    answer_distribution: RiskDistribution | None = None
+    errors: list[str] = field(default_factory=list)
+    refusal: RefusalOrder | None = None
+    #: The request ended without a refusal to write (e.g. the target failed: an honest message).
+    final: bool = False
+    #: Every LLM call made for this request (filled by the chain's recorder).
+    calls: list[CallEvent] = field(default_factory=list)
+    #: Stage-specific facts a method reports (self-critique drafts, block decisions, ...).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stopped(self) -> bool:
+        return self.final or self.refusal is not None
+
+    def target_messages(self) -> list[Message]:
+        """The conversation with the turn at ``index`` replaced by what is sent."""
+        sent = self.text if self.sent is None else self.sent
+        return [*self.messages[: self.index], Message(role="user", content=sent), *self.messages[self.index + 1 :]]
+
+    def refuse(self, categories: list[str], gradient: TextualGradient | None, reason: str, *, use_llm: bool = True) -> None:
+        self.refusal = RefusalOrder(categories=categories, gradient=gradient, reason=reason, use_llm=use_llm)
+
+    @property
+    def last_gradient(self) -> TextualGradient | None:
+        return self.gradients[-1] if self.gradients else None
