@@ -102,3 +102,16 @@ def test_config_show_merges_sources(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "kind: openai" in r.stdout and "model: m1" in r.stdout and "batch_size: 9" in r.stdout
     assert "sekrit" not in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"LANCE_PIPELINE__NONSENSE": "1"}, "invalid setting pipeline.nonsense"),
+        ({"LANCE_PIPELINE__SAFE_THRESHOLD": "3"}, "invalid setting pipeline.safe_threshold"),
+        ({"LANCE_SERVER__PORT": "abc"}, "invalid setting server.port"),
+    ],
+)
+def test_a_bad_pipeline_or_server_key_fails_every_command_at_start(env: dict[str, str], needle: str) -> None:
+    for cmd in (["config", "show"], ["assess", "hello"]):
+        _one_line_error(run(*cmd, env=env), needle)

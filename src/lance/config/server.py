@@ -62,10 +62,10 @@ class ServerConfig(BaseModel):
     #: Encodes running at once in the server process; ``None`` = no limit.
     encode_slots: int | None = Field(default=1, ge=1)
     #: Refiner (rewrite and natural-refusal) calls in flight at the upstream; ``None`` = no limit.
-    #: Keeps risky prompts' rewrites from queueing benign requests behind them (server/slots.py).
+    #: Keeps risky prompts' rewrites from queueing benign requests behind them (backends/slots.py).
     refine_slots: int | None = Field(default=1, ge=1)
     #: Seconds a refiner call waits while target calls are queued or running (0: no waiting).
-    #: Benign requests go first; risky ones wait at most this long per call (server/slots.py).
+    #: Benign requests go first; risky ones wait at most this long per call (backends/slots.py).
     refine_defer_s: float = Field(default=10.0, ge=0.0)
 
     @field_validator("api_keys", mode="before")

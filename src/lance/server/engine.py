@@ -169,7 +169,7 @@ def build_lance(
     Returns the chat models it created too: the caller closes them when done.
     """
     from lance.lance import Lance
-    from lance.server.slots import SlotLimitedChatModel, TargetTracker, TrackedChatModel
+    from lance.backends.slots import SlotLimitedChatModel, TargetTracker, TrackedChatModel
 
     upstream = get_chat_model(settings.backend)
     models: list[ChatModel] = [upstream]

@@ -10,7 +10,7 @@ import pytest
 
 from lance.backends.base import ChatModel, Completion, GenerateParams, Message
 from lance.errors import BackendTimeout
-from lance.server.slots import SlotLimitedChatModel
+from lance.backends.slots import SlotLimitedChatModel
 
 
 class InFlightCounter(ChatModel):
@@ -69,7 +69,7 @@ def test_slots_must_be_positive(embedded_model: Any) -> None:
 
 def test_refiner_call_waits_for_a_running_target_call(embedded_model: Any) -> None:
     """A rewrite that arrives while a target call runs starts only after it (real model)."""
-    from lance.server.slots import TargetTracker, TrackedChatModel
+    from lance.backends.slots import TargetTracker, TrackedChatModel
 
     tracker = TargetTracker()
     target = TrackedChatModel(embedded_model, tracker)
@@ -92,7 +92,7 @@ def test_refiner_call_waits_for_a_running_target_call(embedded_model: Any) -> No
 
 
 def test_deferral_is_bounded_so_rewrites_never_starve(embedded_model: Any) -> None:
-    from lance.server.slots import TargetTracker
+    from lance.backends.slots import TargetTracker
 
     tracker = TargetTracker()
     refiner = SlotLimitedChatModel(embedded_model, 1, yield_to=tracker, max_defer=0.3)
