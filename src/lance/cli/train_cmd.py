@@ -76,6 +76,7 @@ def train_le(
 def register(app: typer.Typer) -> None:
     app.command("train-le")(train_le)
     app.command("train-gate")(train_gate)
+    app.command("train-refiner")(train_refiner)
 
 
 def _csv(value: str) -> list[str]:
@@ -141,3 +142,39 @@ def train_gate(
     for key, value in res.items():
         if key not in ("config", "top"):
             console.print(f"{key}: {json.dumps(value) if isinstance(value, dict) else value}", highlight=False, soft_wrap=True)
+
+
+def train_refiner(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the GGUF LoRA adapter.")] = Path("lance-refiner.gguf"),
+    data: Annotated[Optional[Path], typer.Option(help="Training rows (default: the repository's data/refiner_train/refiner_train.jsonl).")] = None,
+    epochs: Annotated[float, typer.Option(min=0.01, help="Passes over the examples.")] = 1.0,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 2e-4,
+    rank: Annotated[int, typer.Option(min=1, max=256, help="LoRA rank.")] = 16,
+    alpha: Annotated[int, typer.Option(min=1, help="LoRA alpha.")] = 32,
+    batch_tokens: Annotated[int, typer.Option(min=64, help="Padded tokens per optimiser step.")] = 1536,
+    max_rows: Annotated[Optional[int], typer.Option(min=1, help="Use at most this many rows (sampled by --seed).")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many steps (smoke tests).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for sampling, batching and the weights.")] = 0,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Torch CPU threads (default: torch's).")] = None,
+) -> None:
+    """Train LANCE's refinement model: a LoRA adapter on the embedded Gemma 3 270M (CPU), exported as GGUF.
+
+    transformers loads the packaged GGUF, peft trains the adapter on the rewrite and refusal
+    examples of data/refiner_train (answer-only loss), llama.cpp's converter exports it and
+    llama.cpp loads it once as a check. Needs the training extra: pip install -e '.[train]'.
+    Defaults are the shipped recipe.
+    """
+    import logging
+
+    from lance.refine.training import RefinerTrainingConfig, train_refiner as run
+
+    cfg = RefinerTrainingConfig(output=output, data=data, epochs=epochs, lr=lr, rank=rank, alpha=alpha,
+                                batch_tokens=batch_tokens, max_rows=max_rows, max_steps=max_steps, seed=seed,
+                                threads=threads)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    info = run(cfg)
+    console.print(
+        f"wrote [bold]{output}[/] ({output.stat().st_size / 1e6:.1f} MB): {info['examples']} examples, {info['steps']} steps, "
+        f"{info['tokens_per_s']:.0f} tokens/s, {info['train_seconds'] / 60:.1f} min; loss {info['first_loss']} -> {info['last_loss']}",
+        highlight=False,
+    )

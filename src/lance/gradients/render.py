@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lance.gradients.gradient import TextualGradient
 
 
@@ -28,3 +30,21 @@ def render_compact(g: TextualGradient) -> str:
         head = c.directive.split(";")[0].rstrip(".")
         parts.append(f"{c.name.lower()}{' in ' + where if where else ''} ({head.lower()})")
     return "; ".join(parts)
+
+
+_LEAD = re.compile(
+    r"^(?:please\s+|hey,?\s+|hi,?\s+)?(?:can|could|would|will) you(?: please)?\s+|^(?:please\s+)|"
+    r"^(?:tell me |explain |show me )?how (?:do|can|could|would|should) (?:i|we|you|one)\s+|^i (?:want|need) to\s+",
+    re.IGNORECASE,
+)
+
+
+def request_summary(prompt: str, gradient: TextualGradient | None = None, max_words: int = 12) -> str:
+    """The gist of the request in a few words; risky spans masked when a gradient is given (for LLM input)."""
+    text = _LEAD.sub("", " ".join(prompt.split()).strip(" ?.!"))
+    if gradient is not None:
+        for span in sorted(gradient.spans(), key=len, reverse=True):
+            text = text.replace(span, "…")
+    words = text.split()
+    summary = " ".join(words[:max_words]) + (" …" if len(words) > max_words else "")
+    return re.sub(r"(…\s*)+", "… ", summary).strip(" ?.!")

@@ -50,3 +50,21 @@ def refiner_messages(prompt: str, problem: str, demos: Sequence[tuple[str, str, 
         msgs.append(Message(role="assistant", content=sanitize(neutral)))
     msgs.append(Message(role="user", content=request_turn(prompt, problem)))
     return msgs
+
+
+# --- LANCE's own refinement model (the embedded model + its LoRA adapter): short prompts, no
+# demonstrations. One adapter, two tasks told apart by the instruction line; the answer follows
+# the final label and ends at the end of its line.
+
+#: The rewrite task: request + compact gradient -> one safe request.
+ADAPTER_REWRITE = "Rewrite this request safely."
+#: The refusal task: request (or its masked summary) + category -> 1-3 natural sentences.
+ADAPTER_REFUSE = "Decline this request naturally."
+
+
+def adapter_rewrite_prompt(prompt: str, problem: str) -> str:
+    return f"{ADAPTER_REWRITE}\n{OPEN}{sanitize(prompt)}{CLOSE}\nProblem: {problem}.\nRewrite:"
+
+
+def adapter_refusal_prompt(request: str, category: str) -> str:
+    return f"{ADAPTER_REFUSE}\n{OPEN}{sanitize(request)}{CLOSE}\nCategory: {category}.\nRefusal:"

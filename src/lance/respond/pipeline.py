@@ -11,7 +11,7 @@ import time
 from lance.assess.distribution import Assessor, RiskDistribution
 from lance.assess.routing import RouteDecision, decide_route
 from lance.backends.base import ChatModel, GenerateParams, MessagesLike
-from lance.backends.events import total_usage, with_role
+from lance.backends.events import record_calls, total_usage, with_role
 from lance.config import LanceSettings
 from lance.config.pipeline import PipelineConfig, load_pipeline_config
 from lance.embeddings.encoder import Encoder
@@ -103,7 +103,7 @@ class Pipeline:
 
     # --- refine
     def refine(self, prompt: MessagesLike) -> RefineResult:
-        with reuse_embeddings():
+        with reuse_embeddings(), record_calls() as events:
             t0 = time.perf_counter()
             state = self._assess_chain.run(start(prompt))
             assert state.dist is not None
@@ -116,8 +116,8 @@ class Pipeline:
                 distribution_after=acc.distribution if acc else state.dist,
                 gradients=[s.gradient for s in traj.steps if s.gradient is not None],
                 trajectory=traj,
-                llm_calls=traj.llm_calls,
-                usage=traj.usage,
+                llm_calls=len(events),
+                usage=total_usage(events),
                 latency_s=time.perf_counter() - t0,
             )
 

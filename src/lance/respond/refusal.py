@@ -17,27 +17,10 @@ from collections.abc import Sequence
 from lance.assess.distribution import Assessor
 from lance.backends.base import ChatModel, GenerateParams, Message, Usage
 from lance.gradients.gradient import TextualGradient
+from lance.gradients.render import request_summary
 from lance.taxonomy import Taxonomy
 
 _ALT = re.compile(r"(?:reframe toward|keep(?: the underlying need as)?|offer)\s+(.+?)(?:\s+instead)?\.?$", re.IGNORECASE)
-
-
-_LEAD = re.compile(
-    r"^(?:please\s+|hey,?\s+|hi,?\s+)?(?:can|could|would|will) you(?: please)?\s+|^(?:please\s+)|"
-    r"^(?:tell me |explain |show me )?how (?:do|can|could|would|should) (?:i|we|you|one)\s+|^i (?:want|need) to\s+",
-    re.IGNORECASE,
-)
-
-
-def request_summary(prompt: str, gradient: TextualGradient | None = None, max_words: int = 12) -> str:
-    """The gist of the request in a few words; risky spans masked when a gradient is given (for LLM input)."""
-    text = _LEAD.sub("", " ".join(prompt.split()).strip(" ?.!"))
-    if gradient is not None:
-        for span in sorted(gradient.spans(), key=len, reverse=True):
-            text = text.replace(span, "…")
-    words = text.split()
-    summary = " ".join(words[:max_words]) + (" …" if len(words) > max_words else "")
-    return re.sub(r"(…\s*)+", "… ", summary).strip(" ?.!")
 
 
 def safe_alternative(directive: str) -> str:
