@@ -75,7 +75,7 @@ def test_a_failing_converter_leaves_nothing_behind(tiny_adapter, tmp_path: Path,
     model = peft.get_peft_model(model, peft.LoraConfig(r=2, target_modules=["v_proj"], task_type="CAUSAL_LM"))
     out = tmp_path / "out.gguf"
     with pytest.raises(ModelFileError, match="converter failed"):
-        export_adapter(model, out, {})
+        export_adapter(model, out)
     assert list(tmp_path.glob("out.gguf*")) == []
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lance.assess.distribution import Assessor, RiskDistribution
-from lance.backends.base import ChatModel, Message
+from lance.backends.base import ChatModel, GenerateParams, Message
 from lance.respond.stages import Stage
 from lance.respond.state import RequestState
 from lance.taxonomy import SAFE, Category, Taxonomy
@@ -137,8 +137,6 @@ class TextGradRefine(Stage):
     name = "textgrad"
 
     def run(self, state: RequestState) -> None:
-        from lance.backends.base import GenerateParams
-
         params = GenerateParams(temperature=0.2, max_tokens=80, seed=(state.params.seed if state.params else None))
         current, verdicts, iters = state.text, [], 0
 

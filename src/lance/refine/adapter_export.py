@@ -60,7 +60,7 @@ def converter_dir() -> Path:
     return target
 
 
-def export_adapter(model: Any, output: Path, info: dict[str, Any]) -> Path:
+def export_adapter(model: Any, output: Path) -> Path:
     """Save ``model``'s LoRA (a peft model) as an f16 GGUF adapter at ``output``, checked by llama.cpp."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +90,6 @@ def export_adapter(model: Any, output: Path, info: dict[str, Any]) -> Path:
             part.unlink(missing_ok=True)
             raise
         part.replace(output)
-    output.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
     log.info("wrote %s (%.1f MB)", output, output.stat().st_size / 1e6)
     return output
 

@@ -220,10 +220,11 @@ def train_refiner(cfg: RefinerTrainingConfig) -> dict[str, Any]:
             "train_seconds": round(seconds, 1), "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
             "first_loss": round(sum(losses[:20]) / len(losses[:20]), 4), "last_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4),
             "config": cfg.model_dump(mode="json")}
-    export_adapter(model, cfg.output, info)
+    export_adapter(model, cfg.output)
     from lance.refine.adapter_check import runtime_agreement
 
-    # the exported file, read back into transformers, against llama.cpp on the same prompts
+    # the exported file, read back into transformers, against llama.cpp on the same prompts;
+    # the record of the run is written beside the adapter
     info["runtime_agreement"] = runtime_agreement(cfg.output, [p for p, _ in pairs[:AGREEMENT_PROMPTS]])
     cfg.output.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
     log.info("transformers vs llama.cpp: %s", info["runtime_agreement"])

@@ -9,7 +9,6 @@ import logging
 import time
 
 from lance.assess.distribution import Assessor, RiskDistribution
-from lance.assess.routing import RouteDecision, decide_route
 from lance.backends.base import ChatModel, GenerateParams, MessagesLike
 from lance.backends.events import record_calls, total_usage, with_role
 from lance.config import LanceSettings
@@ -97,9 +96,6 @@ class Pipeline:
         state = self._assess_chain.run(start(prompt))
         assert state.dist is not None
         return state.dist
-
-    def route(self, dist: RiskDistribution) -> RouteDecision:
-        return decide_route(dist, self.taxonomy, self.config)
 
     # --- refine
     def refine(self, prompt: MessagesLike) -> RefineResult:
