@@ -1,5 +1,5 @@
-"""Shared fixtures: the real embedded model, the real encoder, a real llama.cpp
-server. Session-scoped so each loads once per test run."""
+"""Shared fixtures: the real embedded model, LANCE's own refiner (the same model + the
+packaged adapter), the real encoder, a real llama.cpp server. Session-scoped so each loads once per test run."""
 
 from __future__ import annotations
 
@@ -31,6 +31,16 @@ def embedded_model() -> Iterator[object]:
     from lance.backends.llamacpp import LlamaCppChatModel
 
     model = LlamaCppChatModel(n_threads=2)
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="session")
+def own_refiner() -> Iterator[object]:
+    """LANCE's own refinement model: the embedded model with the packaged LoRA adapter."""
+    from lance.refine.own_model import OwnRefinementModel
+
+    model = OwnRefinementModel(n_threads=2)
     yield model
     model.close()
 

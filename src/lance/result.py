@@ -13,6 +13,8 @@ from lance.config.pipeline import Route
 from lance.gradients.gradient import TextualGradient
 from lance.refine.trajectory import Trajectory
 
+#: Who wrote a natural refusal: the refiner model, or the constructed fallback (no model, or its draft failed the checks).
+RefusalBy = Literal["model", "constructed"]
 
 
 class RefineResult(BaseModel):
@@ -67,6 +69,8 @@ class LanceResult(BaseModel):
     errors: list[str] = Field(default_factory=list)
     #: Every LLM call, in order, with its role, tokens, latency and error.
     calls: list[CallEvent] = Field(default_factory=list)
+    #: On the refuse route: who wrote the refusal.
+    refusal_by: RefusalBy | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stable scripting contract of ``lance respond --json``; distributions in ``lance assess`` shape."""
@@ -88,5 +92,6 @@ class LanceResult(BaseModel):
             "reason": self.reason,
             "postcheck_refusal": self.postcheck_refusal,
             "errors": list(self.errors),
+            "refusal_by": self.refusal_by,
             "calls": [c.model_dump(mode="json") for c in self.calls],
         }

@@ -21,6 +21,7 @@ def target(embedded_model: ChatModel) -> Recording:
 
 
 @pytest.fixture
-def refiner(embedded_model: ChatModel) -> Recording:
-    return Recording(embedded_model)
+def refiner(own_refiner: ChatModel) -> Recording:
+    """LANCE's own refiner (the default), recorded."""
+    return Recording(own_refiner)
 

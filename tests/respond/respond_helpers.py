@@ -15,6 +15,8 @@ class Recording(ChatModel):
         super().__init__(inner.default_params)
         self.inner = inner
         self.name = f"recording:{inner.name}"
+        # LANCE's own refiner stays recognisable (and so is prompted in its trained format)
+        self.trained_format = getattr(inner, "trained_format", None)
         self.calls: list[list[Message]] = []
 
     def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:

@@ -2,8 +2,11 @@
 
 Base models (no instruction tuning, like the default Gemma 3 270M) are driven
 with a completion-style transcript (see ``prompting``); models that ship a chat
-template use it. One ``Llama`` context is not thread-safe, so calls are
-serialised with a lock; async calls run in a worker thread.
+template use it; ``raw`` sends the last user message verbatim (a model trained on
+its own prompt format, like LANCE's refiner adapter). A GGUF LoRA adapter
+(``lora_path``) is applied to the whole model at load. One ``Llama`` context is
+not thread-safe, so calls are serialised with a lock; async calls run in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from lance.backends.base import ChatModel, Completion, GenerateParams, Message, 
 from lance.backends.prompting import STOP_SEQUENCES, clean_completion, render_completion_prompt
 from lance.errors import BackendResponseError, BackendTimeout, ModelFileError
 
-PromptFormat = Literal["auto", "chat", "completion"]
+PromptFormat = Literal["auto", "chat", "completion", "raw"]
 
 _GGML_LOG_LEVEL_ERROR = 4
 _quiet_callback: Any = None
@@ -44,6 +47,13 @@ def _quiet_llama_logs() -> None:
     llama_cpp.llama_log_set(_cb, ctypes.c_void_p(0))
 
 
+def _raw_prompt(messages: list[Message]) -> str:
+    users = [m.content for m in messages if m.role == "user"]
+    if not users:
+        raise BackendResponseError("prompt_format 'raw' needs a user message: its text is the model's whole input")
+    return users[-1]
+
+
 class LlamaCppChatModel(ChatModel):
     """Chat model running in-process on a GGUF file with llama.cpp."""
 
@@ -56,6 +66,7 @@ class LlamaCppChatModel(ChatModel):
         n_threads: int | None = None,
         seed: int = 0,
         params: GenerateParams | None = None,
+        lora_path: str | Path | None = None,
     ) -> None:
         super().__init__(params)
         try:
@@ -67,8 +78,11 @@ class LlamaCppChatModel(ChatModel):
         _quiet_llama_logs()
         embedded = model_path is None
         path = default_gguf_path() if embedded else check_gguf(Path(model_path))
-        self.model_path = path
-        self.name = f"llamacpp/{path.stem}"
+        lora = None if lora_path is None else Path(lora_path)
+        if lora is not None and not lora.is_file():
+            raise ModelFileError(f"LoRA adapter not found: {lora}")
+        self.model_path, self.lora_path = path, lora
+        self.name = f"llamacpp/{path.stem}" + (f"+{lora.stem}" if lora is not None else "")
         self._lock = threading.Lock()
         try:
             self._llm = Llama(
@@ -76,6 +90,7 @@ class LlamaCppChatModel(ChatModel):
                 n_ctx=n_ctx,
                 n_threads=n_threads or max(1, os.cpu_count() or 1),
                 seed=seed,
+                lora_path=None if lora is None else str(lora),
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
@@ -84,7 +99,7 @@ class LlamaCppChatModel(ChatModel):
             # The embedded default is a base model; other GGUFs use their template when they ship one.
             has_template = bool(self._llm.metadata.get("tokenizer.chat_template"))
             prompt_format = "completion" if embedded or not has_template else "chat"
-        self.prompt_format: Literal["chat", "completion"] = prompt_format
+        self.prompt_format: Literal["chat", "completion", "raw"] = prompt_format
         self.n_ctx = n_ctx
 
     def _deadline_criteria(self, timeout: float | None) -> tuple[Any, dict[str, bool]]:
@@ -124,13 +139,13 @@ class LlamaCppChatModel(ChatModel):
                 # Reusing the KV cache of a shared prefix evaluates the prompt in different
                 # batches, which shifts logits slightly; a seeded call must be reproducible.
                 self._llm.reset()
-            if self.prompt_format == "completion":
-                prompt = render_completion_prompt(messages)
+            if self.prompt_format in ("completion", "raw"):
+                raw = self.prompt_format == "raw"
+                prompt = _raw_prompt(messages) if raw else render_completion_prompt(messages)
                 max_tokens = self._fit_prompt(prompt, params.max_tokens)
-                out = self._llm.create_completion(
-                    prompt, max_tokens=max_tokens, stop=list(STOP_SEQUENCES) + list(params.stop), **common
-                )
-                text = clean_completion(out["choices"][0]["text"])
+                stop = list(params.stop) if raw else list(STOP_SEQUENCES) + list(params.stop)
+                out = self._llm.create_completion(prompt, max_tokens=max_tokens, stop=stop or None, **common)
+                text = out["choices"][0]["text"].strip() if raw else clean_completion(out["choices"][0]["text"])
             else:
                 out = self._llm.create_chat_completion(
                     messages=[m.model_dump() for m in messages],

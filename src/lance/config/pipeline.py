@@ -65,8 +65,9 @@ class PipelineConfig(BaseModel):
     similarity_floor: float = Field(default=0.5, ge=-1.0, le=1.0)
     #: Minimum drop in risk for a rewrite to count as progress.
     min_risk_drop: float = Field(default=0.05, ge=0.0, le=1.0)
-    #: A refined prompt is answered only if its p(safe) reaches this; otherwise a natural refusal.
-    send_min_safe: float = Field(default=0.15, ge=0.0, le=1.0)
+    #: A refined prompt is answered only if it routes ``pass`` and its p(safe) reaches this
+    #: (``None``: ``safe_threshold``, the bar an unrefined prompt meets); otherwise a natural refusal.
+    send_min_safe: float | None = Field(default=None, ge=0.0, le=1.0)
     refiner_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     refiner_max_tokens: int = Field(default=80, ge=8)
     #: Few-shot rewrite demonstrations retrieved per refiner call.
@@ -85,6 +86,10 @@ class PipelineConfig(BaseModel):
     llm_refusal: bool = True
     #: Timeout in seconds for each LLM call made by the pipeline (``None``: the backend's own).
     call_timeout: float | None = Field(default=None, gt=0)
+
+    @property
+    def send_floor(self) -> float:
+        return self.safe_threshold if self.send_min_safe is None else self.send_min_safe
 
     def threshold_for(self, cid: str) -> float:
         return self.category_thresholds.get(cid, self.default_category_threshold)

@@ -92,12 +92,29 @@ class EvalContext:
         *,
         assessor: Assessor | None = None,
         taxonomy: Taxonomy | None = None,
+        refiner: ChatModel | None = None,
     ) -> None:
         self.settings = settings
         self.target = target
         self.params = params
         self._assessor = assessor
+        self._refiner = refiner
+        self._owns_refiner = False
         self.taxonomy = taxonomy or load_taxonomy(settings.taxonomy)
+
+    @property
+    def refiner(self) -> ChatModel:
+        """LANCE's refiner (``refiner:`` in the settings; ``null``: its own model), loaded once for all methods."""
+        if self._refiner is None:
+            from lance.refine.own_model import refiner_model
+
+            self._refiner, self._owns_refiner = refiner_model(self.settings), True
+        return self._refiner
+
+    def close(self) -> None:
+        if self._owns_refiner and self._refiner is not None:
+            self._refiner.close()
+        self._refiner, self._owns_refiner = None, False
 
     @property
     def assessor(self) -> Assessor:
@@ -167,7 +184,7 @@ def textgrad(ctx: EvalContext, max_iters: int = 2) -> Method:
 
 
 class LancePipeline(Method):
-    """The real LANCE pipeline (``Lance.arespond``) on the shared target, which also refines."""
+    """The real LANCE pipeline (``Lance.arespond``) on the shared target, with the shared refiner."""
 
     name = "lance"
 
@@ -191,7 +208,7 @@ class LancePipeline(Method):
             ctx.settings,
             assessor=assessor,
             target=ctx.target,
-            refiner=ctx.target,
+            refiner=ctx.refiner,
             encoder=encoder,
             taxonomy=taxonomy,
             config=cfg,
@@ -200,6 +217,7 @@ class LancePipeline(Method):
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "refiner": getattr(self.ctx.refiner, "adapter_digest", None) or self.ctx.refiner.name,
             "pipeline": self.config.model_dump(mode="json"),
             "taxonomy": self.taxonomy.fingerprint(),
         }
@@ -219,6 +237,7 @@ class LancePipeline(Method):
                 "gradient_directions": [c.id for g in r.gradients for c in g.categories],
                 "reason": r.reason,
                 "postcheck_refusal": r.postcheck_refusal,
+                "refusal_by": r.refusal_by,
                 "errors": list(r.errors),
             },
         )

@@ -168,6 +168,7 @@ class Runner:
         return checkpoint_identity(self.settings)
 
     def close(self) -> None:
+        self.ctx.close()
         if self._owns_target:
             self.target.close()
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from lance.assess.distribution import Assessor, RiskDistribution
 from lance.assess.routing import decide_route
@@ -23,6 +24,7 @@ from lance.gradients.critique import add_critiques
 from lance.gradients.gradient import TextualGradient
 from lance.refine.fewshot import FewShotRetriever
 from lance.refine.search import search
+from lance.refine.styles import FewShotStyle, RefinerStyle
 from lance.refine.trajectory import Step, Trajectory
 from lance.config.pipeline import PipelineConfig
 from lance.judges.base import RefusalCheck
@@ -44,6 +46,8 @@ class Refiner:
     detector: RefusalCheck | None = None
     #: The LLM that writes TextGrad-style critiques when ``config.critique`` is on (default: ``llm``).
     critic: ChatModel | None = None
+    #: How ``llm`` is prompted (``refine.styles.style_for``).
+    style: RefinerStyle = field(default_factory=FewShotStyle)
 
     def params(self) -> GenerateParams:
         c = self.config
@@ -54,6 +58,10 @@ class Refiner:
     def done(self, dist: RiskDistribution) -> bool:
         """Refinement can stop: the rewrite reaches ``target_safe`` and would be routed ``pass``."""
         return dist.p_safe >= self.config.target_safe and decide_route(dist, self.taxonomy, self.config).route == "pass"
+
+    def _enough(self, max_risk: float) -> Callable[[RiskDistribution], bool]:
+        """A candidate that would be accepted and end the loop: no need to sample more."""
+        return lambda d: d.risk < max_risk and self.done(d)
 
     def gradient(self, text: str, dist: RiskDistribution, assessor: Assessor | None = None) -> TextualGradient:
         c = self.config
@@ -109,7 +117,7 @@ class Refiner:
                         categories=gradient.ids,
                         query_embedding=original_emb if current == prompt else None,
                     )
-                    if self.retriever
+                    if self.retriever and self.style.uses_demos
                     else []
                 )
                 res = search(
@@ -126,6 +134,8 @@ class Refiner:
                     similarity_floor=cfg.similarity_floor,
                     detector=self.detector,
                     seed=seed + 100 * k,
+                    style=self.style,
+                    enough=self._enough(cur_dist.risk - cfg.min_risk_drop),
                 )
             except BackendError as exc:
                 log.error("refiner backend failed at step %d: %s", k, exc)

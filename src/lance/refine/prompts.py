@@ -52,6 +52,40 @@ def refiner_messages(prompt: str, problem: str, demos: Sequence[tuple[str, str, 
     return msgs
 
 
+# --- natural refusals by a general LLM: a short masked summary, two demonstrations
+
+REFUSAL_SYSTEM = (
+    "The Assistant politely declines requests it cannot help with. In two short sentences it says plainly "
+    "what it can't help with (without lecturing) and offers a related, safe alternative it can help with."
+)
+
+_DEMOS: tuple[tuple[str, str], ...] = (
+    (
+        "Decline a request about: … into my neighbour's wifi (non-violent crimes). Offer instead: how such attacks "
+        "work conceptually, how to prevent them, and the law.",
+        "I can't help with getting into someone else's wifi network. If you're curious, I can explain how wifi "
+        "security works and how to protect your own network.",
+    ),
+    (
+        "Decline a request about: write … jokes about my coworker's religion (hate). Offer instead: respectful "
+        "discussion.",
+        "I'd rather not write jokes that target someone's religion. I could help you with some light-hearted, "
+        "inclusive office humour instead.",
+    ),
+)
+
+
+def refusal_messages(summary: str, category: str, alternative: str) -> list[Message]:
+    msgs = [Message(role="system", content=REFUSAL_SYSTEM)]
+    for user, assistant in _DEMOS:
+        msgs += [Message(role="user", content=user), Message(role="assistant", content=assistant)]
+    about = summary or "a request"
+    msgs.append(
+        Message(role="user", content=f"Decline a request about: {about} ({category}). Offer instead: {alternative}.")
+    )
+    return msgs
+
+
 # --- LANCE's own refinement model (the embedded model + its LoRA adapter): short prompts, no
 # demonstrations. One adapter, two tasks told apart by the instruction line; the answer follows
 # the final label and ends at the end of its line.

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from lance.backends.base import ChatModel, Completion, GenerateParams
 from lance.gradients.gradient import TextualGradient
 from lance.gradients.render import render_compact
-from lance.refine.prompts import CLOSE, OPEN, REFINER_STOP, refiner_messages
+from lance.refine.prompts import CLOSE, OPEN
+from lance.refine.styles import FewShotStyle, RefinerStyle
 from lance.judges.base import RefusalCheck, is_refusal
 from lance.judges.lexical import TemplateRefusalDetector
 
@@ -108,12 +109,13 @@ def refine_once(
     *,
     original: str | None = None,
     detector: RefusalCheck | None = None,
+    style: RefinerStyle | None = None,
+    index: int = 0,
 ) -> StepOutput:
-    """One refiner call rewriting ``prompt`` along ``gradient``; backend errors propagate."""
+    """One refiner call (the ``index``-th candidate) rewriting ``prompt`` along ``gradient``; backend errors propagate."""
+    style = style or FewShotStyle()
     problem = render_compact(gradient)
-    msgs = refiner_messages(prompt, problem, demos)
-    p = params.model_copy(update={"stop": tuple(dict.fromkeys((*params.stop, *REFINER_STOP)))})
-    out = refiner.generate(msgs, p)
+    out = refiner.generate(style.rewrite_messages(prompt, problem, demos), style.rewrite_params(params, index))
     text = clean_rewrite(out.text)
     why = validate_rewrite(
         text,

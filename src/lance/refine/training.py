@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 Task = Literal["rewrite", "refuse"]
 #: Projections LoRA is put on (the ones llama.cpp's converter exports without re-permuting).
 DEFAULT_TARGETS = ("v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-#: Words of the masked summary a refuse-category refusal is written from.
-MASKED_WORDS = 24
 #: Prompts the exported adapter is checked on in both runtimes.
 AGREEMENT_PROMPTS = 6
 
@@ -68,7 +66,7 @@ def training_examples(rows: list[dict[str, Any]], tasks: list[Task]) -> list[tup
     request (the pipeline never shows such a request to any model); others from the request.
     """
     from lance.gradients.gradient import TextualGradient
-    from lance.gradients.render import request_summary
+    from lance.refine.styles import MASKED_WORDS, refusal_request
     from lance.taxonomy import load_taxonomy
 
     tax = load_taxonomy()
@@ -80,8 +78,7 @@ def training_examples(rows: list[dict[str, Any]], tasks: list[Task]) -> list[tup
             g = TextualGradient.model_validate(r["gradient"]) if r.get("gradient") else None
             cid = g.categories[0].id if g is not None and g.categories else None
             cat = tax[cid] if cid in tax.ids else None
-            masked = cat is not None and cat.action == "refuse"
-            request = request_summary(r["prompt"], g, max_words=MASKED_WORDS) if masked else r["prompt"]
+            request = refusal_request(r["prompt"], g, cat, max_words=MASKED_WORDS) if cat else r["prompt"]
             out.append((adapter_refusal_prompt(request, cat.name.lower() if cat else "harmful content"),
                         " " + r["refusal"].strip()))
     return out
@@ -215,6 +212,7 @@ def train_refiner(cfg: RefinerTrainingConfig) -> dict[str, Any]:
     model.eval()
     seconds = time.perf_counter() - t1
     from lance.refine.adapter_export import export_adapter
+    from lance.refine.own_model import file_digest
 
     info = {"rows": len(rows), "examples": len(pairs), "steps": step, "epochs": cfg.epochs, "tokens": tokens,
             "train_seconds": round(seconds, 1), "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
@@ -226,6 +224,7 @@ def train_refiner(cfg: RefinerTrainingConfig) -> dict[str, Any]:
     # the exported file, read back into transformers, against llama.cpp on the same prompts;
     # the record of the run is written beside the adapter
     info["runtime_agreement"] = runtime_agreement(cfg.output, [p for p, _ in pairs[:AGREEMENT_PROMPTS]])
+    info["sha256"] = file_digest(cfg.output)
     cfg.output.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
     log.info("transformers vs llama.cpp: %s", info["runtime_agreement"])
     return info

@@ -19,6 +19,8 @@ from lance.errors import ModelFileError
 from lance.judges.base import RefusalCheck
 from lance.refine.fewshot import FewShotRetriever
 from lance.refine.loop import Refiner
+from lance.refine.own_model import refiner_model
+from lance.refine.styles import style_for
 from lance.respond.postcheck import postcheck_detector
 from lance.respond.stages import (
     Answer,
@@ -44,7 +46,9 @@ class Pipeline:
     """One configured chain; ``Lance`` is its public face.
 
     The target, the refiner, the refusal writer and the critique are the given chat models
-    recorded under their roles, so every call is an event on the result.
+    recorded under their roles, so every call is an event on the result. The refiner is
+    prompted in its style (``refine.styles.style_for``): LANCE's own model in its trained
+    format, any other LLM with instructions and retrieved demonstrations.
     """
 
     def __init__(
@@ -62,12 +66,15 @@ class Pipeline:
         self.assessor, self.encoder, self.taxonomy, self.config, self.detector = assessor, encoder, taxonomy, config, detector
         self.target = with_role(target, "target")
         self.refiner_llm = with_role(refiner, "refiner")
-        self.retriever = (
-            retriever if retriever is not None else FewShotRetriever(encoder, taxonomy, data_limit=config.fewshot_data_pairs)
-        )
+        self.style = style_for(refiner)
+        if retriever is None and self.style.uses_demos:
+            retriever = FewShotRetriever(encoder, taxonomy, data_limit=config.fewshot_data_pairs)
+        self.retriever = retriever
+        # LANCE's own model is trained for rewrites and refusals only: critiques come from the target.
+        critic = refiner if self.style.uses_demos else target
         self.refiner = Refiner(
             assessor=assessor, llm=self.refiner_llm, encoder=encoder, taxonomy=taxonomy, config=config,
-            retriever=self.retriever, detector=detector, critic=with_role(refiner, "critique"),
+            retriever=self.retriever, detector=detector, critic=with_role(critic, "critique"), style=self.style,
         )
         self.chain = Chain(self.stages())
         self._assess_chain = Chain([Assess(assessor)])
@@ -85,10 +92,10 @@ class Pipeline:
             answer,
         ]
         if c.postcheck:
-            stages.append(PostCheck(self.detector, self.refiner, answer))
+            stages.append(PostCheck(self.detector, self.refiner, answer, self.taxonomy, c))
         if c.assess_answer:
             stages.append(CheckAnswer(self.assessor, c.answer_min_safe))
-        stages.append(WriteRefusal(self.taxonomy, self.assessor, writer, call_timeout=c.call_timeout))
+        stages.append(WriteRefusal(self.taxonomy, writer, call_timeout=c.call_timeout, style=self.style))
         return stages
 
     # --- assess
@@ -137,7 +144,7 @@ def result_of(state: RequestState, latency_s: float) -> LanceResult:
         gradients=state.gradients, trajectory=state.trajectory, llm_calls=len(state.calls),
         usage=total_usage(state.calls), calls=state.calls, latency_s=latency_s, reason=state.reason,
         postcheck_refusal=state.postcheck_refusal, answer_distribution=state.answer_distribution,
-        errors=list(state.errors),
+        errors=list(state.errors), refusal_by=state.refusal_by if refused else None,
     )
 
 
@@ -177,11 +184,8 @@ def build_pipeline(
         target = get_chat_model(settings.backend)
         owned.append(target)
     if refiner is None:
-        if settings.refiner is None:
-            refiner = target
-        else:
-            refiner = get_chat_model(settings.refiner)
-            owned.append(refiner)
+        refiner = refiner_model(settings)
+        owned.append(refiner)
     pipe = Pipeline(
         assessor=assessor or _load_assessor(settings, tax),
         target=target,

@@ -1,11 +1,14 @@
 """Natural refusals: written for this request, naming what can't be helped with and offering a safe alternative.
 
-The LLM writes it when allowed (one call), from a *summary* of the request with the
-risky spans masked, never from the request itself: a refused prompt reaches no
-model. Its draft is checked (length, not an answer, low risk); otherwise, and on
-any backend error, the refusal is constructed from the taxonomy category, the
-request summary and the directive's safe alternative, so it still differs per
-request and is never one fixed string.
+The refiner model writes it when allowed (one call): LANCE's own model from the request
+(or, for a ``refuse`` category, a masked summary of it), a general LLM from a masked
+summary only (``refine.styles``). Its draft is checked: length, a refusal and not an
+answer, and no run of ``MAX_QUOTED_RUN`` or more of the request's words (a refusal that
+pastes the request back is a template with a slot). The gate's risk is not a check here:
+it scores a text's topic, and a refusal names its topic ("I won't explain how to make a
+bomb" scores 0.97). A failed draft gets one more, sampled try; after that, and on any
+backend error, a short refusal is constructed from the taxonomy category and its safe
+alternative; it names no part of the request.
 """
 
 from __future__ import annotations
@@ -14,29 +17,21 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from lance.assess.distribution import Assessor
-from lance.backends.base import ChatModel, GenerateParams, Message, Usage
+from lance.backends.base import ChatModel, GenerateParams, Usage
 from lance.gradients.gradient import TextualGradient
 from lance.gradients.render import request_summary
-from lance.taxonomy import Taxonomy
+from lance.refine.styles import FewShotStyle, RefinerStyle
+from lance.taxonomy import Category, Taxonomy
 
-_ALT = re.compile(r"(?:reframe toward|keep(?: the underlying need as)?|offer)\s+(.+?)(?:\s+instead)?\.?$", re.IGNORECASE)
-
-
-def safe_alternative(directive: str) -> str:
-    """The constructive half of a taxonomy directive, e.g. "history, policy, detection and safety"."""
-    for clause in reversed(re.split(r";\s*", directive)):
-        m = _ALT.search(clause.strip())
-        if m:
-            return re.sub(r"\s+framing$", "", m.group(1).strip().rstrip("."))
-    return "a safer, more general version of the question"
-
+#: A refusal repeating this many consecutive words of the request is rejected.
+MAX_QUOTED_RUN = 7
+_WORD = re.compile(r"[a-z0-9']+")
 
 _OPENERS = (
-    "I can't help with {what}",
-    "I'm not able to help with {what}",
-    "That's not something I can help with — {what}",
-    "I won't be able to help with {what}",
+    "I can't help with requests involving {cat}.",
+    "That's not something I can help with: it involves {cat}.",
+    "I won't be able to help with this one, since it involves {cat}.",
+    "I'm not able to help with that; it touches on {cat}.",
 )
 _OFFERS = (
     "If it's useful, I can go into {alt} instead.",
@@ -46,22 +41,16 @@ _OFFERS = (
 )
 
 
-def constructed_refusal(
-    prompt: str, category_ids: Sequence[str], taxonomy: Taxonomy, gradient: TextualGradient | None = None
-) -> str:
-    """A refusal assembled from the category, a summary of the request and the directive's alternative.
-
-    The user wrote the request, so echoing its gist is fine here, except for ``refuse``
-    categories (e.g. child sexual exploitation), whose text is never repeated.
-    """
+def _category(category_ids: Sequence[str], taxonomy: Taxonomy) -> Category:
     ids = [c for c in category_ids if c in taxonomy.ids and c != "safe"] or taxonomy.risk_ids[:1]
-    cat = taxonomy[ids[0]]
-    summary = request_summary(prompt) if cat.action != "refuse" else ""
-    what = f'"{summary}", since it involves {cat.name.lower()}' if summary else f"requests involving {cat.name.lower()}"
+    return taxonomy[ids[0]]
+
+
+def constructed_refusal(prompt: str, category_ids: Sequence[str], taxonomy: Taxonomy) -> str:
+    """The fallback: the category and its safe alternative in one of a few phrasings, nothing of the request."""
+    cat = _category(category_ids, taxonomy)
     h = int(hashlib.sha256(prompt.encode()).hexdigest(), 16)
-    opener = _OPENERS[h % len(_OPENERS)].format(what=what)
-    offer = _OFFERS[(h // 7) % len(_OFFERS)].format(alt=safe_alternative(cat.directive))
-    return f"{opener}. {offer}"
+    return f"{_OPENERS[h % len(_OPENERS)].format(cat=cat.name.lower())} {_OFFERS[(h // 7) % len(_OFFERS)].format(alt=cat.alternative)}"
 
 
 def unavailable_message(prompt: str) -> str:
@@ -73,45 +62,33 @@ def unavailable_message(prompt: str) -> str:
     )
 
 
-REFUSAL_SYSTEM = (
-    "The Assistant politely declines requests it cannot help with. In two short sentences it says plainly "
-    "what it can't help with (without lecturing) and offers a related, safe alternative it can help with."
-)
-
-_DEMOS: tuple[tuple[str, str], ...] = (
-    (
-        "Decline a request about: … into my neighbour's wifi (non-violent crimes). Offer instead: how such attacks "
-        "work conceptually, how to prevent them, and the law.",
-        "I can't help with getting into someone else's wifi network. If you're curious, I can explain how wifi "
-        "security works and how to protect your own network.",
-    ),
-    (
-        "Decline a request about: write … jokes about my coworker's religion (hate). Offer instead: respectful "
-        "discussion.",
-        "I'd rather not write jokes that target someone's religion. I could help you with some light-hearted, "
-        "inclusive office humour instead.",
-    ),
-)
+def longest_quoted_run(text: str, request: str) -> int:
+    """The longest run of consecutive request words that the text repeats."""
+    a, b = _WORD.findall(request.lower()), _WORD.findall(text.lower())
+    best = 0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0] * (len(b) + 1)
+        for j, y in enumerate(b, 1):
+            if x == y:
+                cur[j] = prev[j - 1] + 1
+                best = max(best, cur[j])
+        prev = cur
+    return best
 
 
-def refusal_messages(summary: str, category: str, alternative: str) -> list[Message]:
-    msgs = [Message(role="system", content=REFUSAL_SYSTEM)]
-    for user, assistant in _DEMOS:
-        msgs += [Message(role="user", content=user), Message(role="assistant", content=assistant)]
-    about = summary or "a request"
-    msgs.append(
-        Message(role="user", content=f"Decline a request about: {about} ({category}). Offer instead: {alternative}.")
-    )
-    return msgs
-
-
-def _usable(text: str, assessor: Assessor | None, max_risk: float) -> bool:
+def refusal_problem(text: str, request: str) -> str | None:
+    """Why a drafted refusal cannot be used (``None`` when it can)."""
     words = text.split()
-    if not 6 <= len(words) <= 90 or re.search(r"(?m)^\s*(?:step\s*\d|\d+[.)])", text, re.IGNORECASE):
-        return False
+    if not 6 <= len(words) <= 90:
+        return "length"
+    if re.search(r"(?m)^\s*(?:step\s*\d|\d+[.)])", text, re.IGNORECASE):
+        return "answer"
     if not re.search(r"\b(can't|cannot|can not|won't|unable|not able|rather not|decline|not something)\b", text, re.I):
-        return False
-    return assessor is None or assessor.assess([text])[0].risk <= max_risk
+        return "not a refusal"
+    if longest_quoted_run(text, request) >= MAX_QUOTED_RUN:
+        return "quotes the request"
+    return None
 
 
 def write_refusal(
@@ -120,22 +97,29 @@ def write_refusal(
     taxonomy: Taxonomy,
     *,
     llm: ChatModel | None = None,
-    assessor: Assessor | None = None,
+    style: RefinerStyle | None = None,
     gradient: TextualGradient | None = None,
     params: GenerateParams | None = None,
-    max_risk: float = 0.5,
-) -> tuple[str, int, Usage, str | None]:
-    """``(refusal, llm_calls, usage, error)``: LLM-written when ``llm`` is given and its draft passes, else constructed."""
-    fallback = constructed_refusal(prompt, category_ids, taxonomy, gradient)
+    attempts: int = 2,
+) -> tuple[str, bool, Usage, str | None]:
+    """``(refusal, written_by_model, usage, error)``: the model's first draft that passes the checks, else constructed.
+
+    The first draft is greedy, later ones sampled at ``params.temperature``.
+    """
+    fallback = constructed_refusal(prompt, category_ids, taxonomy)
     if llm is None:
-        return fallback, 0, Usage(), None
-    ids = [c for c in category_ids if c in taxonomy.ids and c != "safe"] or taxonomy.risk_ids[:1]
-    cat = taxonomy[ids[0]]
-    summary = request_summary(prompt, gradient) if cat.action != "refuse" else ""
-    msgs = refusal_messages(summary, cat.name.lower(), safe_alternative(cat.directive))
-    try:
-        out = llm.generate(msgs, params or GenerateParams(temperature=0.5, max_tokens=80))
-    except Exception as exc:  # noqa: BLE001 - any backend failure ends in the constructed refusal
-        return fallback, 1, Usage(), f"{type(exc).__name__}: {exc}"
-    text = " ".join(out.text.split())
-    return (text if _usable(text, assessor, max_risk) else fallback), 1, out.usage, None
+        return fallback, False, Usage(), None
+    msgs = (style or FewShotStyle()).refusal_messages(prompt, gradient, _category(category_ids, taxonomy))
+    params = params or GenerateParams(temperature=0.7, max_tokens=80)
+    usage = Usage()
+    for i in range(attempts):
+        p = params.model_copy(update={"temperature": 0.0}) if i == 0 else params.model_copy(update={"seed": (params.seed or 0) + i})
+        try:
+            out = llm.generate(msgs, p)
+        except Exception as exc:  # noqa: BLE001 - any backend failure ends in the constructed refusal
+            return fallback, False, usage, f"{type(exc).__name__}: {exc}"
+        usage = usage + out.usage
+        text = " ".join(out.text.split())
+        if refusal_problem(text, prompt) is None:
+            return text, True, usage, None
+    return fallback, False, usage, None

@@ -24,13 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lance.assess.distribution import Assessor, RiskDistribution
-from lance.assess.routing import decide_route
+from lance.assess.bright_lines import MINOR_SEXUAL_CATEGORY, minor_sexual_content
+from lance.assess.routing import RouteDecision, decide_route
 from lance.backends.base import ChatModel, GenerateParams, Message, MessagesLike, to_messages
 from lance.backends.events import record_calls
 from lance.config.pipeline import PipelineConfig
 from lance.errors import LanceError
 from lance.judges.base import RefusalCheck, is_refusal
 from lance.refine.loop import Refiner
+from lance.refine.styles import RefinerStyle
 from lance.respond.refusal import unavailable_message, write_refusal
 from lance.respond.state import RequestState
 from lance.taxonomy import Taxonomy
@@ -140,6 +142,9 @@ class RouteStage(Stage):
     def run(self, state: RequestState) -> None:
         assert state.dist is not None, "route needs assess first"
         state.decision = decide_route(state.dist, self.taxonomy, self.config)
+        line = minor_sexual_content(state.text) if state.decision.route == "neutralize" else None
+        if line is not None:  # a flagged request is refused by rule, never neutralised (assess.bright_lines)
+            state.decision = RouteDecision(route="refuse", reason=f"bright line: {line}", categories=[MINOR_SEXUAL_CATEGORY])
         state.route, state.reason = state.decision.route, state.decision.reason
         if state.route == "pass":
             state.sent, state.after = state.text, state.dist
@@ -163,6 +168,24 @@ class RefuseRoute(Stage):
         except LanceError as exc:  # attribution is best effort for the refusal summary
             log.warning("gradient for refusal failed: %s", exc)
         state.refuse(state.decision.categories, g, state.reason)
+
+
+def send_bar(text: str, dist: RiskDistribution, taxonomy: Taxonomy, config: PipelineConfig) -> str | None:
+    """Why a rewrite may not reach the target (``None`` when it may).
+
+    The bar is the one an unrefined prompt meets: the rewrite must route ``pass`` (neither
+    refuse nor neutralise again), reach ``send_min_safe`` (default: ``safe_threshold``) and
+    cross no bright line, so the refiner is never a way around the gate.
+    """
+    line = minor_sexual_content(text)
+    if line is not None:
+        return f"the rewrite crosses a bright line ({line})"
+    again = decide_route(dist, taxonomy, config)
+    if again.route != "pass":
+        return f"the rewrite still routes {again.route} ({again.reason})"
+    if dist.p_safe < config.send_floor:
+        return f"the rewrite is still too risky to answer (p(safe) {dist.p_safe:.2f} < {config.send_floor:.2f})"
+    return None
 
 
 @dataclass
@@ -195,13 +218,10 @@ class Neutralize(Stage):
             return
         state.sent, state.after = acc.prompt, acc.distribution
         state.reason = reason = f"{reason}; refined at step {acc.index}: {acc.reason}"
-        if acc.distribution.p_safe < self.config.send_min_safe:
-            state.refuse(cats, state.last_gradient, f"{reason}; still too risky to answer "
-                         f"(p(safe) {acc.distribution.p_safe:.2f} < {self.config.send_min_safe:.2f})")
-            return
-        again = decide_route(acc.distribution, self.taxonomy, self.config)
-        if again.route == "refuse":
-            state.refuse(again.categories, state.last_gradient, f"{reason}; the rewrite still falls under a refuse category")
+        why = send_bar(acc.prompt, acc.distribution, self.taxonomy, self.config)
+        if why is not None:
+            again = decide_route(acc.distribution, self.taxonomy, self.config)
+            state.refuse(again.categories or cats, state.last_gradient, f"{reason}; {why}")
 
 
 @dataclass
@@ -260,6 +280,8 @@ class PostCheck(Stage):
     detector: RefusalCheck
     refiner: Refiner
     answer: Answer
+    taxonomy: Taxonomy
+    config: PipelineConfig
     name = "postcheck"
 
     def run(self, state: RequestState) -> None:
@@ -275,7 +297,7 @@ class PostCheck(Stage):
         else:
             state.trajectory.append_steps(extra)
         acc = extra.accepted
-        if acc is not None and not extra.error:
+        if acc is not None and not extra.error and send_bar(acc.prompt, acc.distribution, self.taxonomy, self.config) is None:
             state.sent, state.after = acc.prompt, acc.distribution
             self.answer.run(state)
             if state.stopped:
@@ -308,9 +330,9 @@ class WriteRefusal(Stage):
     """Writes the ordered natural refusal: by the refusal-writer LLM when allowed, else constructed."""
 
     taxonomy: Taxonomy
-    assessor: Assessor
     llm: ChatModel | None
     call_timeout: float | None = None
+    style: RefinerStyle | None = None
     name = "write_refusal"
     always = True
 
@@ -318,11 +340,12 @@ class WriteRefusal(Stage):
         order = state.refusal
         if order is None:
             return
-        params = GenerateParams(temperature=0.5, max_tokens=80, timeout=self.call_timeout)
-        text, _, _, err = write_refusal(
+        params = GenerateParams(temperature=0.7, max_tokens=80, timeout=self.call_timeout)
+        text, by_model, _, err = write_refusal(
             state.text, order.categories, self.taxonomy, llm=self.llm if order.use_llm else None,
-            assessor=self.assessor, gradient=order.gradient, params=params,
+            style=self.style, gradient=order.gradient, params=params,
         )
+        state.refusal_by = "model" if by_model else "constructed"
         if err:
             log.error("refusal writer failed, using the constructed refusal: %s", err)
             state.errors.append(err)

@@ -12,6 +12,7 @@ from lance.backends.events import CallEvent
 from lance.config.pipeline import Route
 from lance.gradients.gradient import TextualGradient
 from lance.refine.trajectory import Trajectory
+from lance.result import RefusalBy
 
 
 @dataclass
@@ -54,6 +55,8 @@ class RequestState:
     answer_distribution: RiskDistribution | None = None
     errors: list[str] = field(default_factory=list)
     refusal: RefusalOrder | None = None
+    #: Who wrote the refusal: the refiner model, or the constructed fallback.
+    refusal_by: RefusalBy | None = None
     #: The request ended without a refusal to write (e.g. the target failed: an honest message).
     final: bool = False
     #: Every LLM call made for this request (filled by the chain's recorder).

@@ -171,13 +171,12 @@ def build_lance(
     from lance.lance import Lance
     from lance.backends.slots import SlotLimitedChatModel, TargetTracker, TrackedChatModel
 
+    from lance.refine.own_model import refiner_model
+
     upstream = get_chat_model(settings.backend)
-    models: list[ChatModel] = [upstream]
     target: ChatModel = upstream
-    refiner: ChatModel = upstream
-    if settings.refiner is not None:
-        refiner = get_chat_model(settings.refiner)
-        models.append(refiner)
+    refiner = refiner_model(settings)
+    models: list[ChatModel] = [upstream, refiner]
     if refine_slots is not None or refine_defer_s > 0:
         tracker = TargetTracker()
         target = TrackedChatModel(upstream, tracker)

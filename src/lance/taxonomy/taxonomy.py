@@ -3,6 +3,7 @@ directive and a default action. Loadable and overridable from YAML."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
@@ -12,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from lance.config import Action, read_yaml
 from lance.errors import ConfigError
+
 SAFE = "safe"
+_ALT = re.compile(r"(?:reframe toward|keep(?: the underlying need as)?|offer)\s+(.+?)(?:\s+instead)?\.?$", re.IGNORECASE)
 
 
 class Category(BaseModel):
@@ -26,6 +29,15 @@ class Category(BaseModel):
     #: How a prompt in this category is turned into one that can be answered safely.
     directive: str
     action: Action = "neutralize"
+
+    @property
+    def alternative(self) -> str:
+        """The constructive half of the directive, e.g. "history, policy, detection and safety"."""
+        for clause in reversed(re.split(r";\s*", self.directive)):
+            m = _ALT.search(clause.strip())
+            if m:
+                return re.sub(r"\s+framing$", "", m.group(1).strip().rstrip("."))
+        return "a safer, more general version of the question"
 
 
 class Taxonomy(BaseModel):
