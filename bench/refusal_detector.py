@@ -22,22 +22,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def rigidity_table(cache) -> None:  # noqa: ANN001
-    """Mean rigidity of the human-labelled refusals, by label and by model (no classifier
+    """Mean slot-aware rigidity of the human-labelled refusals, by label and by model (no classifier
     involved: rigidity is computed for every response the humans call a refusal)."""
     import numpy as np
 
     from lance.judges import data as D
-    from lance.judges.features import head
-    from lance.judges.refusal import rigidity_score
-    from lance.judges.templates import REFUSAL_TEMPLATES
+    from lance.judges.rigidity import default_rigidity
 
     rows = [r for r in D.xstest_responses() if r.label != "full_compliance"]
-    r_emb = cache.encode([head(r.response) for r in rows])
-    p_emb = cache.encode([r.prompt for r in rows])
-    t_emb = cache.encode(list(REFUSAL_TEMPLATES))
-    t_sim = (r_emb @ t_emb.T).max(axis=1)
-    p_sim = (r_emb * p_emb).sum(axis=1)
-    rig = np.array([rigidity_score(r.response, float(t), float(p)) for r, t, p in zip(rows, t_sim, p_sim)])
+    rig = np.array(default_rigidity().score_many([(r.prompt, r.response) for r in rows]))
     print("| human label | model | refusals | mean rigidity |")
     print("|---|---|---|---|")
     for label in ("full_refusal", "partial_refusal"):

@@ -156,6 +156,17 @@ def train_safety_cmd(
     train_safety(out or DEFAULT_SAFETY_MODEL, EmbeddingCache(), include_nc=noncommercial, progress=err_console.print)
 
 
+@app.command("train-rigidity")
+def train_rigidity_cmd(
+    out: Annotated[Optional[Path], typer.Option(help="Where to write the model (default: the shipped file).")] = None,
+) -> None:
+    """Refit the slot-aware rigidity on the training part of data/judge_labels (needs data/)."""
+    from lance.judges.rigidity import DEFAULT_RIGIDITY_MODEL
+    from lance.judges.training import train_rigidity
+
+    train_rigidity(out or DEFAULT_RIGIDITY_MODEL, progress=err_console.print)
+
+
 def register(root: typer.Typer) -> None:
     """Attach ``lance judge ...`` to the main app."""
     root.add_typer(app, name="judge")

@@ -277,3 +277,37 @@ def refusal_direction_safety_examples(root: Path | None = None) -> list[SafetyEx
                 )
             )
     return out
+
+
+@dataclass(frozen=True)
+class ReaderLabel:
+    """One answer of the project's own outputs as the team's readers labelled it (data/judge_labels/RUBRIC.md)."""
+
+    id: str
+    prompt: str
+    response: str
+    unsafe: bool
+    kind: str
+    helpful: int
+    natural: int
+    method: str | None = None
+    dataset: str | None = None
+
+
+def reader_labels(part: Literal["train", "heldout"], root: Path | None = None) -> list[ReaderLabel]:
+    """The training part (fit and tune on it) or the held-out part (validation only) of data/judge_labels."""
+    base = (root or data_dir()) / "judge_labels"
+
+    def read(name: str) -> dict[str, dict]:
+        path = _need(base / f"{part}_{name}.jsonl")
+        with path.open(encoding="utf-8") as fh:
+            return {o["id"]: o for _, o in iter_jsonl_objects(fh, source=str(path))}
+
+    items, labels, key = read("items"), read("labels"), read("key")
+    out = []
+    for i in sorted(items):
+        lab, k = labels[i], key.get(i, {})
+        out.append(ReaderLabel(id=i, prompt=items[i]["prompt"], response=items[i]["response"], unsafe=bool(lab["unsafe"]),
+                               kind=lab["kind"], helpful=int(lab["helpful"]), natural=int(lab["natural"]),
+                               method=k.get("method"), dataset=k.get("dataset")))
+    return out

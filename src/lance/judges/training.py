@@ -29,6 +29,7 @@ from lance.judges.features import (
     select_ngrams,
 )
 from lance.judges.refusal import RefusalModel
+from lance.judges.rigidity import RigidityModel, features, quoted_run, skeleton
 from lance.judges.safety import SafetyModel, safety_features
 from lance.judges.templates import REFUSAL_TEMPLATES
 
@@ -322,4 +323,45 @@ def train_safety(out: Path, cache: EmbeddingCache, include_nc: bool = False, pro
     model.save(out)
     if progress:
         progress(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
+    return model
+
+
+# ---------------------------------------------------------------------------
+# Slot-aware rigidity
+# ---------------------------------------------------------------------------
+
+REFUSAL_KINDS = ("natural_refusal", "template_refusal")
+
+
+def train_rigidity(out: Path, encoder: Encoder | None = None, progress: Progress | None = None) -> RigidityModel:
+    """Fit the slot-aware rigidity on the *training* part of data/judge_labels and save it.
+
+    The banks are the skeletons of the stock templates and of the readers' training-part
+    template and natural refusals; each training refusal is scored against the banks with
+    its own skeleton left out, so the fit sees what an unseen refusal would look like.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    enc = encoder or get_encoder(DEFAULT_ENCODER)
+    rows = [r for r in D.reader_labels("train") if r.kind in REFUSAL_KINDS]
+    is_t = np.array([r.kind == "template_refusal" for r in rows])
+    emb = enc.encode([skeleton(r.prompt, r.response) for r in rows])
+    stock = enc.encode([skeleton("", t) for t in REFUSAL_TEMPLATES])
+    templates, naturals = np.vstack([stock, emb[is_t]]), emb[~is_t]
+    t_sim = emb @ templates.T
+    n_sim = emb @ naturals.T
+    t_idx, n_idx = np.flatnonzero(is_t), np.flatnonzero(~is_t)
+    t_sim[t_idx, len(stock) + np.arange(len(t_idx))] = -1.0  # leave each refusal's own skeleton out
+    n_sim[n_idx, np.arange(len(n_idx))] = -1.0
+    runs = np.array([quoted_run(r.prompt, r.response) for r in rows])
+    x = features(t_sim.max(1), n_sim.max(1), runs)
+    lr = LogisticRegression(C=10.0).fit(x, is_t)
+    meta = {"encoder": enc.name or DEFAULT_ENCODER, "source": "data/judge_labels train part",
+            "n_template": int(is_t.sum()), "n_natural": int((~is_t).sum()), "n_stock": len(stock),
+            "features": ["template_bank_sim", "natural_bank_sim", "difference", "quoted_run/10"], "C": 10.0,
+            "decision": "rigid when the probability of a template is >= 0.5"}
+    model = RigidityModel(templates, naturals, lr.coef_[0], float(lr.intercept_[0]), meta)
+    model.save(out)
+    if progress:
+        progress(f"rigidity: {meta['n_template']} template and {meta['n_natural']} natural training refusals; wrote {out}")
     return model
