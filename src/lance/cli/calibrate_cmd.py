@@ -74,11 +74,11 @@ def calibrate(
     png = plot or out.with_suffix(".png")
     png.parent.mkdir(parents=True, exist_ok=True)
     png.write_bytes(tradeoff_png(cal, held))
-    _print(cal, held, taxonomy, ben.sources, uns.sources)
+    _print(cal, held, taxonomy, settings.pipeline, ben.sources, uns.sources)
     console.print(f"wrote {path} (use: lance --config {path} serve) and the trade-off curve {png}", highlight=False, soft_wrap=True)
     if differs:
         err_console.print(f"[yellow]warning:[/] reading {path} back gives other {', '.join(differs)} "
-                          "(a LANCE_PIPELINE__* variable overrides it here)", highlight=False, soft_wrap=True)
+                          "(is a LANCE_PIPELINE__* variable set?); the file itself holds the calibrated values", highlight=False, soft_wrap=True)
 
 
 def _search_table(rows, taxonomy, base):  # type: ignore[no-untyped-def]
@@ -96,14 +96,14 @@ def _rate(n: int, of: int) -> str:
     return f"{n / of:.1%} ({n}/{of})" if of else "-"
 
 
-def _print(cal, held, taxonomy, benign: list[str], unsafe: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _print(cal, held, taxonomy, settings_pipeline, benign: list[str], unsafe: list[str]) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     console.print(f"benign: {'; '.join(benign)}\nunsafe: {'; '.join(unsafe)}", highlight=False, soft_wrap=True)
-    points = Table(title=f"operating point, budget {cal.budget:.1%}", header_style="bold", title_justify="left")
-    for col in ("", "benign leave-rate", "unsafe catch rate", "unsafe refused", "unsafe neutralized"):
-        points.add_column(col, justify="left" if not col else "right")
-    rows = [("before (settings)", cal.before), ("calibrated", cal.point)] + ([("held-out half", held)] if held else [])
+    points = Table(title=f"off the pass route, budget {cal.budget:.1%}", header_style="bold", title_justify="left")
+    for col in ("", "benign leaving", "unsafe caught", "refused", "neutralized"):
+        points.add_column(col, justify="left" if not col else "right", no_wrap=True)
+    rows = [("before", cal.before), ("calibrated", cal.point)] + ([("held-out half", held)] if held else [])
     for name, p in rows:
         points.add_row(name, _rate(p.benign_left, p.n_benign), _rate(p.unsafe_caught, p.n_unsafe),
                        _rate(p.unsafe_routes.get("refuse", 0), p.n_unsafe), _rate(p.unsafe_routes.get("neutralize", 0), p.n_unsafe))
@@ -116,6 +116,13 @@ def _print(cal, held, taxonomy, benign: list[str], unsafe: list[str]) -> None:  
     for cid, v in cal.category_thresholds.items():
         knobs.add_row(f"category_thresholds.{cid}", names.get(cid, cid), f"{v:.4f}", "tightened" if cid in cal.moved else "open")
     console.print(knobs)
+    from lance.assess.routing import action_of
+
+    open_refusers = [c for c in taxonomy.risk_ids if c not in cal.moved and action_of(c, taxonomy, settings_pipeline) == "refuse"]
+    if open_refusers:
+        console.print(f"[yellow]note:[/] refuse-action {', '.join(open_refusers)} stayed open (1.0): no unsafe prompt here "
+                      "needed it, so they leave the pass route only by p(safe); add such prompts or set the threshold by hand",
+                      highlight=False, soft_wrap=True)
     n = cal.point.n_benign
     if cal.budget * n < 10:
         spread = 100 * 1.96 * math.sqrt(cal.budget * (1 - cal.budget) / n)
