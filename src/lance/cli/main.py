@@ -60,7 +60,7 @@ def _register() -> None:
     # Each further command module exposes ``register(app)``.
     import importlib
 
-    for mod_name in ("data_cmd", "assess_cmd", "train_cmd", "respond_cmd", "judge_cmd", "eval_cmd", "report_cmd", "serve_cmd"):
+    for mod_name in ("data_cmd", "assess_cmd", "train_cmd", "respond_cmd", "judge_cmd", "eval_cmd", "calibrate_cmd", "report_cmd", "serve_cmd"):
         try:
             mod = importlib.import_module(f"lance.cli.{mod_name}")
         except ModuleNotFoundError as exc:
