@@ -152,7 +152,7 @@ def test_file_that_is_not_gguf_is_named(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def folders(tf_model: TransformersChatModel, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def folders(tf_model: TransformersChatModel, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """``plain``: the tokenizer as the GGUF has it (no template); ``chat``: the same with CHAT_TEMPLATE.
 
     A GGUF-loaded model refuses ``save_pretrained``, so the weights are written with safetensors
@@ -175,7 +175,8 @@ def folders(tf_model: TransformersChatModel, tmp_path_factory: pytest.TempPathFa
         tok.save_pretrained(chat)
     finally:
         tok.chat_template = None
-    return {"plain": plain, "chat": chat}
+    yield {"plain": plain, "chat": chat}
+    shutil.rmtree(root)  # 1 GB of weights: not left for pytest's kept temporary folders
 
 
 def test_checkpoint_folder_uses_its_chat_template(folders: dict[str, Path]) -> None:
