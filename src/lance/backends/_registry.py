@@ -25,6 +25,12 @@ def get_chat_model(cfg: BackendConfig) -> ChatModel:
             seed=cfg.seed or 0,
             params=params,
         )
+    if cfg.kind == "transformers":
+        from lance.backends.hf import TransformersChatModel
+
+        return TransformersChatModel(
+            cfg.model_path, prompt_format=cfg.prompt_format, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, params=params
+        )
     if cfg.kind == "openai":
         from lance.backends.openai_compat import OpenAICompatChatModel
 
@@ -39,4 +45,4 @@ def get_chat_model(cfg: BackendConfig) -> ChatModel:
             prompt_format="completion" if cfg.prompt_format == "completion" else "chat",
             params=params,
         )
-    raise ConfigError(f"unknown backend {cfg.kind!r}: use 'llamacpp' or 'openai'")
+    raise ConfigError(f"unknown backend {cfg.kind!r}: use 'llamacpp', 'openai' or 'transformers'")

@@ -26,12 +26,12 @@ app = typer.Typer(
 @app.callback()
 def _global(
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file (also LANCE_CONFIG).")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="Chat backend: llamacpp or openai.")] = None,
-    model_path: Annotated[Optional[Path], typer.Option(help="GGUF file for the llamacpp backend.")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="Chat backend: llamacpp, openai or transformers.")] = None,
+    model_path: Annotated[Optional[Path], typer.Option(help="GGUF file (llamacpp, transformers) or checkpoint folder (transformers).")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Model name sent to the OpenAI-compatible server.")] = None,
     api_key: Annotated[Optional[str], typer.Option(help="API key for the OpenAI-compatible server.")] = None,
-    n_threads: Annotated[Optional[int], typer.Option(help="CPU threads for llama.cpp.")] = None,
+    n_threads: Annotated[Optional[int], typer.Option(help="CPU threads for llama.cpp, or torch's (process-wide) for transformers.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
 ) -> None:
     STATE.config_path = config

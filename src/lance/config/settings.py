@@ -19,7 +19,7 @@ from lance.config.pipeline import PipelineConfig
 from lance.config.server import ServerConfig
 from lance.errors import ConfigError
 
-BackendKind = Literal["llamacpp", "openai"]
+BackendKind = Literal["llamacpp", "openai", "transformers"]
 
 
 class BackendConfig(BaseModel):
@@ -28,11 +28,13 @@ class BackendConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: BackendKind = "llamacpp"
-    #: GGUF file for ``llamacpp``; ``None`` is the embedded Gemma 3 270M.
+    #: GGUF file for ``llamacpp``; a checkpoint folder or GGUF file for ``transformers``;
+    #: ``None`` is the embedded Gemma 3 270M.
     model_path: Path | None = None
-    #: ``auto``: the GGUF's chat template when it has one, else a completion transcript.
+    #: ``auto``: the model's chat template when it has one, else a completion transcript.
     prompt_format: Literal["auto", "chat", "completion"] = "auto"
     n_ctx: int = Field(default=2048, ge=256)
+    #: CPU threads: llama.cpp's, or for ``transformers`` torch's (process-wide; ``None``: torch's default).
     n_threads: int | None = Field(default=None, ge=1)
     #: OpenAI-compatible endpoint, e.g. ``http://localhost:8000/v1``.
     base_url: str | None = None

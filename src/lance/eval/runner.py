@@ -286,7 +286,7 @@ class Runner:
         total = len(items) * len(self.method_names)
         skipped = total - len(todo)
         dists = self._distributions([(ds, rec) for ds, rec, _ in todo])
-        concurrency = self.args.concurrency or (1 if self.settings.backend.kind == "llamacpp" else 8)
+        concurrency = self.args.concurrency or (1 if self.settings.backend.kind in ("llamacpp", "transformers") else 8)
         sem = asyncio.Semaphore(concurrency)
         judge_lock = asyncio.Lock()
         failed: list[str] = []
