@@ -67,6 +67,8 @@ class LanceResult(BaseModel):
     errors: list[str] = Field(default_factory=list)
     #: Every LLM call, in order, with its role, tokens, latency and error.
     calls: list[CallEvent] = Field(default_factory=list)
+    #: Wall seconds per stage that ran (``assess``, ``neutralize``, ``answer``, ...), by stage name.
+    timings: dict[str, float] = Field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The stable scripting contract of ``lance respond --json``; distributions in ``lance assess`` shape."""

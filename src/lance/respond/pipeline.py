@@ -137,7 +137,7 @@ def result_of(state: RequestState, latency_s: float) -> LanceResult:
         gradients=state.gradients, trajectory=state.trajectory, llm_calls=len(state.calls),
         usage=total_usage(state.calls), calls=state.calls, latency_s=latency_s, reason=state.reason,
         postcheck_refusal=state.postcheck_refusal, answer_distribution=state.answer_distribution,
-        errors=list(state.errors),
+        errors=list(state.errors), timings=dict(state.timings),
     )
 
 
