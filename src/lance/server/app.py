@@ -366,6 +366,5 @@ def _install_error_handlers(app: FastAPI, config: ServerConfig) -> None:
         resp = internal_error(exc, debug=config.debug).response()
         trace = trace_of(request.scope)  # this handler runs outside the observing middleware
         if trace is not None:
-            trace.error_code = "internal_error"
             resp.headers[REQUEST_ID_HEADER] = trace.request_id
         return resp

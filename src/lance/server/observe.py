@@ -76,8 +76,8 @@ class ObserveMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             except BaseException:
-                if trace.status is None:
-                    trace.status = 500  # Starlette's error middleware answers it
+                if trace.status is None:  # Starlette's error middleware answers it, after this
+                    trace.status, trace.error_code = 500, "internal_error"
                 raise
             finally:
                 trace.finish()
