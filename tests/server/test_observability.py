@@ -247,3 +247,18 @@ def test_an_upstream_outage_is_counted_and_logged(lance_pipeline: Lance) -> None
     assert rec["status"] == 502 and rec["error_code"] == code
     assert rec["top"] is not None  # the gate's decision is recorded although the answer failed
     assert rec["calls"][-1]["role"] == "target" and rec["calls"][-1]["error"].startswith("BackendUnavailable")
+
+
+def test_a_request_timeout_is_logged_once_without_a_decision(lance_pipeline: Lance) -> None:
+    app = create_app(lance_pipeline, ServerConfig(api_keys=(KEY,), max_tokens_cap=MAX_TOKENS, request_timeout=0.01))
+    with DecisionLines() as lines, ThreadServer(app) as server:
+        resp = ask(server.url, BENIGN)
+        records = lines.records()
+        deadline = time.monotonic() + 120  # let the abandoned pipeline end before the server stops
+        while httpx.get(f"{server.url}/health", timeout=10).json()["in_flight"] != 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert resp.status_code == 504, resp.text
+    (rec,) = records
+    assert rec["request_id"] == resp.headers["x-request-id"]
+    assert (rec["status"], rec["error_code"], rec["route"]) == (504, resp.json()["error"]["code"], None)
+    assert len(lines.records()) == 1  # the run ending later writes no second line
