@@ -71,6 +71,8 @@ class LanceResult(BaseModel):
     calls: list[CallEvent] = Field(default_factory=list)
     #: On the refuse route: who wrote the refusal.
     refusal_by: RefusalBy | None = None
+    #: Wall seconds per stage that ran (``assess``, ``neutralize``, ``answer``, ...), by stage name.
+    timings: dict[str, float] = Field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The stable scripting contract of ``lance respond --json``; distributions in ``lance assess`` shape."""

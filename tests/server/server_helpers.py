@@ -113,3 +113,59 @@ class RecordingChatModel(DelegatingChatModel):
 def make_settings(**backend: Any) -> LanceSettings:
     over = {"backend": {"n_threads": 2, "max_tokens": MAX_TOKENS, "temperature": 0.0, **backend}}
     return load_settings(None, over)
+
+
+def scrape(url: str, headers: dict[str, str] | None = None) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """``GET url/metrics`` parsed by prometheus-client's own parser: (sample name, labels) -> value."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    resp = httpx.get(f"{url}/metrics", headers=headers or {}, timeout=30)
+    resp.raise_for_status()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(resp.text)
+        for s in family.samples
+    }
+
+
+def sample(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+    """One sample's value; 0 when the series does not exist yet (a counter not yet incremented)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+class DecisionLines:
+    """Collects the JSON decision lines of ``lance.server.decisions`` (a real logging handler)."""
+
+    def __init__(self) -> None:
+        import logging
+
+        from lance.server.decision_log import LOGGER
+
+        self.lines: list[str] = []
+        self.logger = logging.getLogger(LOGGER)
+        outer = self
+
+        class _Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                outer.lines.append(record.getMessage())
+
+        self.handler = _Handler(level=logging.INFO)
+
+    def __enter__(self) -> DecisionLines:
+        import logging
+
+        self._level = self.logger.level
+        self.logger.setLevel(logging.INFO)
+        self.logger.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self._level)
+
+    def records(self, request_id: str | None = None) -> list[dict[str, Any]]:
+        import json
+
+        out = [json.loads(line) for line in self.lines]
+        return [r for r in out if request_id is None or r["request_id"] == request_id]

@@ -89,6 +89,7 @@ def test_spec_describes_every_endpoint(lance_http: ThreadServer) -> None:
         "GET /v1/models/{model_id}",
         "POST /v1/lance/assess",
         "GET /health",
+        "GET /metrics",
     }
 
 

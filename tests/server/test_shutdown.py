@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from collections.abc import Iterator
@@ -47,5 +48,9 @@ def test_sigterm_finishes_the_in_flight_request(lance_serve: LanceServeProcess) 
     log = lance_serve.log()
     assert "Shutting down" in log and "Finished server process" in log
     assert "Waiting for connections to close" in log  # the request really was in flight at SIGTERM
+    # lance serve prints one decision record per chat request, under the id the client got, without the prompt
+    lines = [json.loads(line) for line in lance_serve.log_path.read_text().splitlines() if line.startswith('{"event":"lance.decision"')]
+    assert [(r["request_id"], r["status"]) for r in lines] == [(resp.headers["x-request-id"], 200)]
+    assert lines[0]["prompt"] is None and "sunny" not in json.dumps(lines[0])
     with pytest.raises(httpx.ConnectError):  # and it no longer accepts connections
         httpx.get(f"{lance_serve.url}/health", timeout=5)

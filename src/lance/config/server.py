@@ -10,6 +10,8 @@
       encode_slots: 1                    # assessment encodes running at once
       refine_slots: 1                    # refiner calls in flight at the upstream (null: no limit)
       refine_defer_s: 10                 # a refiner call waits this long at most while target calls are pending
+      metrics: true                      # Prometheus text format at /metrics
+      log_prompts: false                 # the decision log line carries the prompt text only when true
 
 Secrets never appear in ``repr`` so a logged config does not leak them.
 """
@@ -67,6 +69,10 @@ class ServerConfig(BaseModel):
     #: Seconds a refiner call waits while target calls are queued or running (0: no waiting).
     #: Benign requests go first; risky ones wait at most this long per call (backends/slots.py).
     refine_defer_s: float = Field(default=10.0, ge=0.0)
+    #: Serve Prometheus metrics at ``/metrics`` (same API-key rule as the other endpoints).
+    metrics: bool = True
+    #: Put the prompt text into the per-request decision log line; off, prompts are never logged.
+    log_prompts: bool = False
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -145,6 +145,7 @@ def result_of(state: RequestState, latency_s: float) -> LanceResult:
         usage=total_usage(state.calls), calls=state.calls, latency_s=latency_s, reason=state.reason,
         postcheck_refusal=state.postcheck_refusal, answer_distribution=state.answer_distribution,
         errors=list(state.errors), refusal_by=state.refusal_by if refused else None,
+        timings=dict(state.timings),
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,7 +71,9 @@ class Chain:
         with record_calls() as events:
             for stage in self.stages:
                 if self._runs(stage, state):
+                    t0 = time.perf_counter()
                     stage.run(state)
+                    _timed(state, stage, t0)
         state.calls = list(events)
         return state
 
@@ -78,13 +81,20 @@ class Chain:
         with record_calls() as events:
             for stage in self.stages:
                 if self._runs(stage, state):
+                    t0 = time.perf_counter()
                     await stage.arun(state)
+                    _timed(state, stage, t0)
         state.calls = list(events)
         return state
 
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.stages]
+
+
+def _timed(state: RequestState, stage: Stage, t0: float) -> None:
+    """Add the stage's wall time to ``state.timings`` (a stage that runs twice adds up)."""
+    state.timings[stage.name] = state.timings.get(stage.name, 0.0) + time.perf_counter() - t0
 
 
 def start(prompt: MessagesLike, params: GenerateParams | None = None) -> RequestState:

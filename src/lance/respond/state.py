@@ -61,6 +61,8 @@ class RequestState:
     final: bool = False
     #: Every LLM call made for this request (filled by the chain's recorder).
     calls: list[CallEvent] = field(default_factory=list)
+    #: Wall seconds per stage that ran, by stage name (filled by the chain).
+    timings: dict[str, float] = field(default_factory=dict)
     #: Stage-specific facts a method reports (self-critique drafts, block decisions, ...).
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lance import __version__
 from lance.assess.distribution import RiskDistribution
 from lance.backends import GenerateParams
+from lance.backends.events import record_calls
 from lance.errors import AssessmentUnavailable, LanceError
 from lance.server.admission import Admission
 from lance.config.server import ServerConfig
@@ -33,7 +34,12 @@ from lance.server.errors import (
     from_validation_errors,
     internal_error,
 )
+from lance.server.decision_log import decision_record, write_decision
 from lance.server.guard import GuardMiddleware
+from lance.server.identity import serving_identity
+from lance.server.metrics import ServerMetrics
+from lance.server.observe import ObserveMiddleware, trace_of
+from lance.server.request_id import HEADER as REQUEST_ID_HEADER
 from lance.server.schemas import (
     AssessItem,
     AssessRequest,
@@ -45,9 +51,12 @@ from lance.server.schemas import (
     ModelList,
 )
 from lance.server.stream import chunk_events
+from lance.server.trace import RequestTrace, current_trace, note_error, note_result
 
 log = logging.getLogger("lance.server")
 T = TypeVar("T")
+#: The endpoint whose requests get a decision record.
+CHAT_PATH = "/v1/chat/completions"
 
 _ERRORS = ERROR_RESPONSES
 #: One server-sent event (the schema applies per event, as in OpenAPI 3.2's ``itemSchema``).
@@ -134,11 +143,24 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     app.state.responder = responder
     app.state.config = config
     app.state.admission = Admission(config.max_concurrency, config.max_queue)
+    identity = serving_identity(responder)
+    metrics = ServerMetrics(app.state.admission, info={"version": __version__, **identity.labels()}) if config.metrics else None
+    app.state.metrics = metrics
+
+    def observe(trace: RequestTrace, endpoint: str) -> None:
+        """A response is done: count it, and write the decision record of a chat request."""
+        if metrics is not None:
+            metrics.observe_response(trace, endpoint)
+        if endpoint == CHAT_PATH:
+            write_decision(decision_record(trace, identity, log_prompts=config.log_prompts))
+
     app.add_middleware(
         GuardMiddleware,  # type: ignore[arg-type]
         api_keys=config.key_values(),
         max_body_bytes=config.max_body_bytes,
     )
+    # added last, so it runs first: the guard's 401/413 get a request id and are counted too
+    app.add_middleware(ObserveMiddleware, observer=observe)  # type: ignore[arg-type]
     _install_error_handlers(app, config)
     _openapi_without_422(app)
 
@@ -159,7 +181,19 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
                 await admission.acquire()
         except TimeoutError:
             raise timeout from None
-        task = asyncio.ensure_future(work())
+
+        async def observed() -> T:
+            # every call of this run, also those made after a 504 was sent, counted once when it ends
+            with record_calls() as events:
+                try:
+                    return await work()
+                finally:
+                    if metrics is not None:
+                        trace = current_trace()
+                        result = trace.result if trace is not None else None
+                        metrics.observe_work(events, result.timings if result is not None else None)
+
+        task = asyncio.ensure_future(observed())
 
         def done(t: asyncio.Future[T]) -> None:
             admission.release()
@@ -186,7 +220,11 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     async def chat_completions(req: ChatCompletionRequest) -> Any:
         params = request_params(req, responder.base_params(), config)
         messages = req.to_messages()
+        trace = current_trace()
+        if trace is not None and config.log_prompts:
+            trace.prompt = next((m.content for m in reversed(messages) if m.role == "user" and m.content.strip()), None)
         result: ProxyResult = await run(lambda: responder.respond(messages, params))
+        note_result(result)
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         usage = {
@@ -268,6 +306,18 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
         admission: Admission = app.state.admission
         return Health(model=model_name, in_flight=admission.running, queued=admission.waiting)
 
+    if metrics is not None:
+
+        @app.get(
+            "/metrics",
+            response_class=Response,
+            responses={**_ERRORS, 200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+            summary="Prometheus metrics (text exposition format)",
+        )
+        async def prometheus_metrics(request: Request) -> Response:
+            body, content_type = metrics.render(request.headers.get("accept"))
+            return Response(body, headers={"Content-Type": content_type})
+
     return app
 
 
@@ -292,21 +342,29 @@ def _openapi_without_422(app: FastAPI) -> None:
 def _install_error_handlers(app: FastAPI, config: ServerConfig) -> None:
     @app.exception_handler(APIError)
     async def _api_error(_: Request, exc: APIError) -> JSONResponse:
+        note_error(exc.detail.code)
         return exc.response()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return from_validation_errors(list(exc.errors())).response()
+        err = from_validation_errors(list(exc.errors()))
+        note_error(err.detail.code)
+        return err.response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+        note_error(code)
         resp = error_response(exc.status_code, str(exc.detail), code=code)
         for k, v in (exc.headers or {}).items():
             resp.headers[k] = v
         return resp
 
     @app.exception_handler(Exception)
-    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error while serving a request")
-        return internal_error(exc, debug=config.debug).response()
+        resp = internal_error(exc, debug=config.debug).response()
+        trace = trace_of(request.scope)  # this handler runs outside the observing middleware
+        if trace is not None:
+            resp.headers[REQUEST_ID_HEADER] = trace.request_id
+        return resp

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
@@ -22,6 +22,7 @@ from lance.backends import ChatModel, GenerateParams, Message, Usage, get_chat_m
 from lance.config import LanceSettings
 from lance.errors import AssessmentUnavailable
 from lance.backends.events import final_failure, record_calls
+from lance.server.trace import note_result
 
 if TYPE_CHECKING:
     from lance.lance import Lance
@@ -46,6 +47,12 @@ class ProxyResult:
     #: The request's LLM calls as events (``lance.backends.events.CallEvent``).
     calls: Sequence[Any] = ()
     finish_reason: str = "stop"
+    #: Why the route was taken, in words (``LanceResult.reason``).
+    reason: str = ""
+    #: Wall seconds per pipeline stage that ran (``LanceResult.timings``).
+    timings: Mapping[str, float] = field(default_factory=dict)
+    #: Backend failures the pipeline absorbed (``LanceResult.errors``).
+    errors: Sequence[str] = ()
 
     @property
     def refined(self) -> bool:
@@ -95,11 +102,8 @@ class LanceResponder:
     async def respond(self, messages: list[Message], params: GenerateParams) -> ProxyResult:
         with record_calls() as events:
             result = await self._in_pool(self.lance.respond, messages, params)
-        failure = final_failure(events)
-        if result.errors and failure is not None:
-            raise failure
         refined = result.route == "neutralize" and result.refined_prompt is not None
-        return ProxyResult(
+        proxy = ProxyResult(
             text=result.response,
             route=result.route,
             distribution_before=result.distribution_before,
@@ -110,7 +114,15 @@ class LanceResponder:
             usage=result.usage,
             llm_calls=result.llm_calls,
             calls=result.calls,
+            reason=result.reason,
+            timings=result.timings,
+            errors=result.errors,
         )
+        note_result(proxy)  # the decision log records the gate's decision even when the answer fails
+        failure = final_failure(events)
+        if result.errors and failure is not None:
+            raise failure
+        return proxy
 
     async def assess(self, texts: Sequence[str]) -> list[RiskDistribution]:
         def run() -> list[RiskDistribution]:

@@ -29,6 +29,9 @@ def limit_cpu(config: ServerConfig) -> None:
 
 def serve(app: FastAPI, config: ServerConfig, *, log_level: str = "info") -> None:
     """Serve ``app`` on ``config.host:config.port`` until a shutdown signal (blocking)."""
+    from lance.server.decision_log import log_decisions_to_stderr
+
+    log_decisions_to_stderr()  # one JSON line per chat request, beside uvicorn's log
     server = uvicorn.Server(
         uvicorn.Config(
             app,
