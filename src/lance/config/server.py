@@ -10,6 +10,7 @@
       encode_slots: 1                    # assessment encodes running at once
       refine_slots: 1                    # refiner calls in flight at the upstream (null: no limit)
       refine_defer_s: 10                 # a refiner call waits this long at most while target calls are pending
+      ui: true                           # the operator's audit page at /ui (behind the keys when keys are set)
 
 Secrets never appear in ``repr`` so a logged config does not leak them.
 """
@@ -67,6 +68,13 @@ class ServerConfig(BaseModel):
     #: Seconds a refiner call waits while target calls are queued or running (0: no waiting).
     #: Benign requests go first; risky ones wait at most this long per call (backends/slots.py).
     refine_defer_s: float = Field(default=10.0, ge=0.0)
+    #: Serve the operator's audit page at ``/ui`` and its JSON endpoints (``/v1/lance/audit``,
+    #: ``/v1/lance/recent``); with API keys set, only a key holder gets any data from them.
+    ui: bool = True
+    #: Requests the audit page's "recent requests" view keeps, in memory only (never on disk).
+    recent_requests: int = Field(default=100, ge=1, le=10_000)
+    #: Keep prompt text in what the server records about requests (off: routes, categories, timings only).
+    log_prompts: bool = False
 
     @field_validator("api_keys", mode="before")
     @classmethod

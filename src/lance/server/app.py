@@ -23,6 +23,7 @@ from lance.assess.distribution import RiskDistribution
 from lance.backends import GenerateParams
 from lance.errors import AssessmentUnavailable, LanceError
 from lance.server.admission import Admission
+from lance.server.audit import UI_PUBLIC_PATHS, install_audit, last_user_text
 from lance.config.server import ServerConfig
 from lance.server.engine import ProxyResult, Responder, as_responder
 from lance.server.errors import (
@@ -33,7 +34,8 @@ from lance.server.errors import (
     from_validation_errors,
     internal_error,
 )
-from lance.server.guard import GuardMiddleware
+from lance.server.guard import PUBLIC_PATHS, GuardMiddleware
+from lance.server.recent import RecentRequests, recorded
 from lance.server.schemas import (
     AssessItem,
     AssessRequest,
@@ -134,10 +136,14 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     app.state.responder = responder
     app.state.config = config
     app.state.admission = Admission(config.max_concurrency, config.max_queue)
+    #: The audit page's recent-requests view (in memory); ``None`` with the page off.
+    recent = RecentRequests(config.recent_requests, keep_prompts=config.log_prompts) if config.ui else None
+    app.state.recent = recent
     app.add_middleware(
         GuardMiddleware,  # type: ignore[arg-type]
         api_keys=config.key_values(),
         max_body_bytes=config.max_body_bytes,
+        public_paths=(PUBLIC_PATHS | UI_PUBLIC_PATHS) if config.ui else PUBLIC_PATHS,
     )
     _install_error_handlers(app, config)
     _openapi_without_422(app)
@@ -186,7 +192,9 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     async def chat_completions(req: ChatCompletionRequest) -> Any:
         params = request_params(req, responder.base_params(), config)
         messages = req.to_messages()
-        result: ProxyResult = await run(lambda: responder.respond(messages, params))
+        result: ProxyResult = await recorded(
+            recent, "chat", last_user_text(messages), run(lambda: responder.respond(messages, params))
+        )
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         usage = {
@@ -268,6 +276,16 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
         admission: Admission = app.state.admission
         return Health(model=model_name, in_flight=admission.running, queued=admission.waiting)
 
+    if recent is not None:
+        install_audit(
+            app,
+            config=config,
+            responder=responder,
+            run=run,
+            params_for=lambda req: request_params(req, responder.base_params(), config),
+            recent=recent,
+            model_name=model_name,
+        )
     return app
 
 

@@ -46,6 +46,8 @@ class ProxyResult:
     #: The request's LLM calls as events (``lance.backends.events.CallEvent``).
     calls: Sequence[Any] = ()
     finish_reason: str = "stop"
+    #: The pipeline's full ``LanceResult`` (``LanceResponder`` only), for the operator's audit page.
+    result: Any = None
 
     @property
     def refined(self) -> bool:
@@ -110,6 +112,7 @@ class LanceResponder:
             usage=result.usage,
             llm_calls=result.llm_calls,
             calls=result.calls,
+            result=result,
         )
 
     async def assess(self, texts: Sequence[str]) -> list[RiskDistribution]:
