@@ -253,8 +253,13 @@
     container.replaceChildren(...tokens.map(([t, changed]) => (changed ? el(tag, {}, t) : document.createTextNode(t))));
   }
 
+  /** The target answered a rewrite (on the pass route ``refined_prompt`` is the prompt itself). */
+  function isRewrite(r) {
+    return r.route === "neutralize" && typeof r.refined_prompt === "string";
+  }
+
   function renderRewrite(r) {
-    if (r.refined_prompt !== null && r.refined_prompt !== undefined) {
+    if (isRewrite(r)) {
       const d = wordDiff(r.prompt, r.refined_prompt);
       renderDiffSide($("original"), d.before, "del");
       renderDiffSide($("refined"), d.after, "ins");
@@ -280,7 +285,7 @@
       })],
       ["latency", `${r.latency_s.toFixed(2)} s in the pipeline, ${body.latency_s.toFixed(2)} s in the server`],
       ["p(safe)", `${(r.distribution_before.probs.safe || 0).toFixed(3)} before` +
-        (r.distribution_after && r.refined_prompt ? `, ${(r.distribution_after.probs.safe || 0).toFixed(3)} after` : "")],
+        (r.distribution_after && isRewrite(r) ? `, ${(r.distribution_after.probs.safe || 0).toFixed(3)} after` : "")],
     ];
     if (r.postcheck_refusal) pairs.push(["post-check", "the first answer was a template refusal"]);
     if (r.distribution_before.truncated) pairs.push(["note", "the prompt was cut to the encoder's limit"]);
@@ -312,7 +317,7 @@
     const r = body.result;
     $("model").textContent = body.model;
     renderFacts(body);
-    const refined = r.refined_prompt !== null && r.refined_prompt !== undefined && r.distribution_after;
+    const refined = isRewrite(r) && r.distribution_after;
     $("after-note").textContent = refined ? " (thick bars) and of the rewrite the target answered (thin bars)" : "";
     renderChart(r.distribution_before.probs, refined ? r.distribution_after.probs : null);
     const gradient = r.gradients && r.gradients.length ? r.gradients[0] : null;
