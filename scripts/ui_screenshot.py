@@ -68,7 +68,7 @@ def main() -> None:
                 lambda d: d.find_element(By.ID, "status").text.startswith(("done", "4", "5"))
             )
         height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(args.width, height + 40)
+        driver.set_window_size(args.width, height + 160)  # the window includes the browser frame
         driver.execute_script("window.scrollTo(0, 0)")
         mark = driver.find_elements(By.CSS_SELECTOR, "#highlighted mark")
         if mark:  # show one directive tooltip
