@@ -6,6 +6,7 @@ each) are sent here, the harmful audit runs in test_ui.py.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,6 +117,9 @@ def test_a_failed_request_is_recorded_with_its_status(lance_pipeline: Lance) -> 
     with ThreadServer(create_app(lance_pipeline, config)) as server:
         assert chat(server.url, BENIGN).status_code == 504
         (row,) = httpx.get(f"{server.url}/v1/lance/recent", timeout=30).json()["data"]
+        # the timed-out pipeline still runs in its thread: let it end so later tests see no stray call
+        while httpx.get(f"{server.url}/health", timeout=30).json()["in_flight"]:
+            time.sleep(0.1)
     assert row["status"] == 504 and row["route"] is None and "took longer" in row["error"]
     assert row["prompt"] is None
 

@@ -196,6 +196,20 @@ def test_rewrite_beside_the_original_with_words_marked(audited: list[Any], drive
     only_old, only_new = set(original.split()) - set(refined.split()), set(refined.split()) - set(original.split())
     assert only_old <= deleted and only_new <= inserted
     assert deleted and inserted
+    # the unmarked words are one common subsequence of both, at least the shared head and tail
+    kept = [
+        driver.execute_script(
+            "return Array.from(arguments[0].childNodes).filter(n => n.nodeType === 3)"
+            ".map(n => n.textContent).join(' ').split(/\\s+/).filter(Boolean)",
+            by_id(driver, side),
+        )
+        for side in ("original", "refined")
+    ]
+    assert kept[0] == kept[1]
+    a, b = original.split(), refined.split()
+    head = next(i for i, (x, y) in enumerate(zip([*a, None], [*b, None])) if x != y)
+    tail = next(i for i, (x, y) in enumerate(zip([*reversed(a), None], [*reversed(b), None])) if x != y)
+    assert len(kept[0]) >= head + tail > 0
 
 
 def test_recent_requests_show_route_and_timings_but_no_prompt(audited: list[Any], driver: Any, lance_http: ThreadServer) -> None:
