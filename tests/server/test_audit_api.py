@@ -30,7 +30,8 @@ def chat(url: str, prompt: str, **headers: str) -> httpx.Response:
 
 
 def record(i: int, prompt: str | None = None) -> RequestRecord:
-    return RequestRecord.of(ProxyResult(text="", llm_calls=i), endpoint="chat", status=200, latency_s=0.1, prompt=prompt)
+    result = ProxyResult(text="", llm_calls=i)
+    return RequestRecord.of(result, endpoint="chat", status=200, latency_s=0.1, prompt=prompt)
 
 
 def test_recent_requests_keep_only_the_newest_n() -> None:
@@ -50,7 +51,9 @@ def test_recent_requests_drop_prompts_unless_asked_to_keep_them() -> None:
         RecentRequests(0)
 
 
-def test_audit_returns_the_full_result_clients_do_not_get(lance_http: ThreadServer, recorder: RecordingChatModel) -> None:
+def test_audit_returns_the_full_result_clients_do_not_get(
+    lance_http: ThreadServer, recorder: RecordingChatModel
+) -> None:
     before = len(recorder.calls)
     resp = httpx.post(
         f"{lance_http.url}/v1/lance/audit", json={"messages": [{"role": "user", "content": BENIGN}]}, headers=AUTH,

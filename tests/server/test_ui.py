@@ -212,7 +212,9 @@ def test_rewrite_beside_the_original_with_words_marked(audited: list[Any], drive
     assert len(kept[0]) >= head + tail > 0
 
 
-def test_recent_requests_show_route_and_timings_but_no_prompt(audited: list[Any], driver: Any, lance_http: ThreadServer) -> None:
+def test_recent_requests_show_route_and_timings_but_no_prompt(
+    audited: list[Any], driver: Any, lance_http: ThreadServer
+) -> None:
     row = css(driver, "#recent tbody tr")[0]
     assert row.get_attribute("data-route") == "neutralize"
     cells = [td.text for td in row.find_elements("css selector", "td")]

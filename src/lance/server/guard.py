@@ -28,7 +28,12 @@ _DRAIN_FACTOR = 16
 
 class GuardMiddleware:
     def __init__(
-        self, app: ASGIApp, *, api_keys: tuple[str, ...], max_body_bytes: int, public_paths: frozenset[str] = PUBLIC_PATHS
+        self,
+        app: ASGIApp,
+        *,
+        api_keys: tuple[str, ...],
+        max_body_bytes: int,
+        public_paths: frozenset[str] = PUBLIC_PATHS,
     ) -> None:
         self.app = app
         self.public = public_paths

@@ -128,15 +128,18 @@ async def recorded(recent: RecentRequests | None, endpoint: str, prompt: str | N
     if recent is None:
         return await work
     t0 = time.perf_counter()
+
+    def add(result: ProxyResult | None, status: int, error: str | None = None) -> None:
+        latency = time.perf_counter() - t0
+        recent.add(RequestRecord.of(result, endpoint=endpoint, status=status, latency_s=latency, prompt=prompt, error=error))
+
     try:
         result = await work
     except APIError as exc:
-        recent.add(RequestRecord.of(None, endpoint=endpoint, status=exc.status, latency_s=time.perf_counter() - t0,
-                                    prompt=prompt, error=exc.detail.message))
+        add(None, exc.status, exc.detail.message)
         raise
     except Exception as exc:
-        recent.add(RequestRecord.of(None, endpoint=endpoint, status=500, latency_s=time.perf_counter() - t0,
-                                    prompt=prompt, error=type(exc).__name__))
+        add(None, 500, type(exc).__name__)
         raise
-    recent.add(RequestRecord.of(result, endpoint=endpoint, status=200, latency_s=time.perf_counter() - t0, prompt=prompt))
+    add(result, 200)
     return result
