@@ -5,6 +5,36 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --test (scripts/test.sh passes it): also the system packages only the tests need.
+WITH_TEST=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TEST=1 ;;
+    *) echo "[setup] unknown option: $arg (known: --test)" >&2; exit 2 ;;
+  esac
+done
+
+# The audit page tests drive a real headless Chromium: Debian's chromium and its driver (no browser download).
+install_browser() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+    return
+  fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "[setup] the audit page tests need chromium and chromium-driver; install them as root:" >&2
+      echo "        apt-get install -y chromium chromium-driver" >&2
+      return
+    fi
+  fi
+  echo "[setup] installing chromium and chromium-driver (for the audit page tests)"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver
+}
+if [ "$WITH_TEST" = 1 ]; then
+  install_browser
+fi
+
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 VENV=.venv

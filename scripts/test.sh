@@ -3,6 +3,6 @@
 # e.g. `bash scripts/test.sh --runslow` for the slow, opt-in checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --test
 export HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 exec .venv/bin/python -m pytest -q "$@"

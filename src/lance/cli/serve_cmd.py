@@ -36,6 +36,10 @@ def serve(
         Optional[bool],
         typer.Option("--server-debug", help="Expose refined prompt, gradients, trajectory and error details (never in production)."),
     ] = None,
+    ui: Annotated[
+        Optional[bool],
+        typer.Option("--ui/--no-ui", help="Serve the operator's audit page at /ui (server.ui; on by default)."),
+    ] = None,
     passthrough: Annotated[
         bool, typer.Option("--passthrough", help="Forward to the backend without LANCE (a baseline for benchmarks).")
     ] = False,
@@ -61,6 +65,7 @@ def serve(
         expose_refined_prompt=expose_refined_prompt,
         expose_gradients=expose_gradients,
         debug=server_debug,
+        ui=ui,
     )
     limit_cpu(config)
     models, backend = _build(settings, passthrough, config.refine_slots, config.refine_defer_s)
@@ -74,6 +79,8 @@ def serve(
             f"LANCE serving {app.state.responder.name} on http://{config.host}:{config.port}/v1 ({auth}; Ctrl-C to stop)",
             highlight=False,
         )
+        if config.ui:
+            err_console.print(f"audit page: http://{config.host}:{config.port}/ui", highlight=False)
         run_server(app, config, log_level=log_level)
     finally:
         for m in models:

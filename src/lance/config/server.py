@@ -12,6 +12,7 @@
       refine_defer_s: 10                 # a refiner call waits this long at most while target calls are pending
       metrics: true                      # Prometheus text format at /metrics
       log_prompts: false                 # the decision log line carries the prompt text only when true
+      ui: true                           # the operator's audit page at /ui (behind the keys when keys are set)
 
 Secrets never appear in ``repr`` so a logged config does not leak them.
 """
@@ -71,7 +72,12 @@ class ServerConfig(BaseModel):
     refine_defer_s: float = Field(default=10.0, ge=0.0)
     #: Serve Prometheus metrics at ``/metrics`` (same API-key rule as the other endpoints).
     metrics: bool = True
-    #: Put the prompt text into the per-request decision log line; off, prompts are never logged.
+    #: Serve the operator's audit page at ``/ui`` and its JSON endpoints (``/v1/lance/audit``,
+    #: ``/v1/lance/recent``); with API keys set, only a key holder gets any data from them.
+    ui: bool = True
+    #: Requests the audit page's "recent requests" view keeps, in memory only (never on disk).
+    recent_requests: int = Field(default=100, ge=1, le=10_000)
+    #: Put prompt text into the decision log line and the recent-requests view; off, prompts are never kept.
     log_prompts: bool = False
 
     @field_validator("api_keys", mode="before")

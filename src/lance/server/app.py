@@ -24,6 +24,7 @@ from lance.backends import GenerateParams
 from lance.backends.events import record_calls
 from lance.errors import AssessmentUnavailable, LanceError
 from lance.server.admission import Admission
+from lance.server.audit import UI_PUBLIC_PATHS, install_audit, last_user_text
 from lance.config.server import ServerConfig
 from lance.server.engine import ProxyResult, Responder, as_responder
 from lance.server.errors import (
@@ -35,10 +36,11 @@ from lance.server.errors import (
     internal_error,
 )
 from lance.server.decision_log import decision_record, write_decision
-from lance.server.guard import GuardMiddleware
+from lance.server.guard import PUBLIC_PATHS, GuardMiddleware
 from lance.server.identity import serving_identity
 from lance.server.metrics import ServerMetrics
 from lance.server.observe import ObserveMiddleware, trace_of
+from lance.server.recent import RecentRequests, recorded
 from lance.server.request_id import HEADER as REQUEST_ID_HEADER
 from lance.server.schemas import (
     AssessItem,
@@ -143,21 +145,18 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     app.state.responder = responder
     app.state.config = config
     app.state.admission = Admission(config.max_concurrency, config.max_queue)
-    identity = serving_identity(responder)
-    metrics = ServerMetrics(app.state.admission, info={"version": __version__, **identity.labels()}) if config.metrics else None
-    app.state.metrics = metrics
-
-    def observe(trace: RequestTrace, endpoint: str) -> None:
-        """A response is done: count it, and write the decision record of a chat request."""
-        if metrics is not None:
-            metrics.observe_response(trace, endpoint)
-        if endpoint == CHAT_PATH:
-            write_decision(decision_record(trace, identity, log_prompts=config.log_prompts))
-
+        trace = current_trace()
+        if trace is not None and config.log_prompts:
+            trace.prompt = next((m.content for m in reversed(messages) if m.role == "user" and m.content.strip()), None)
+        result: ProxyResult = await recorded(
+            recent, "chat", last_user_text(messages), run(lambda: responder.respond(messages, params))
+        )
+        note_result(result)
     app.add_middleware(
         GuardMiddleware,  # type: ignore[arg-type]
         api_keys=config.key_values(),
         max_body_bytes=config.max_body_bytes,
+        public_paths=(PUBLIC_PATHS | UI_PUBLIC_PATHS) if config.ui else PUBLIC_PATHS,
     )
     # added last, so it runs first: the guard's 401/413 get a request id and are counted too
     app.add_middleware(ObserveMiddleware, observer=observe)  # type: ignore[arg-type]
@@ -225,6 +224,9 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
             trace.prompt = next((m.content for m in reversed(messages) if m.role == "user" and m.content.strip()), None)
         result: ProxyResult = await run(lambda: responder.respond(messages, params))
         note_result(result)
+        result: ProxyResult = await recorded(
+            recent, "chat", last_user_text(messages), run(lambda: responder.respond(messages, params))
+        )
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         usage = {
@@ -318,6 +320,16 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
             body, content_type = metrics.render(request.headers.get("accept"))
             return Response(body, headers={"Content-Type": content_type})
 
+    if recent is not None:
+        install_audit(
+            app,
+            config=config,
+            responder=responder,
+            run=run,
+            params_for=lambda req: request_params(req, responder.base_params(), config),
+            recent=recent,
+            model_name=model_name,
+        )
     return app
 
 

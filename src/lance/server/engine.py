@@ -53,6 +53,8 @@ class ProxyResult:
     timings: Mapping[str, float] = field(default_factory=dict)
     #: Backend failures the pipeline absorbed (``LanceResult.errors``).
     errors: Sequence[str] = ()
+    #: The pipeline's full ``LanceResult`` (``LanceResponder`` only), for the operator's audit page.
+    result: Any = None
 
     @property
     def refined(self) -> bool:
@@ -117,6 +119,7 @@ class LanceResponder:
             reason=result.reason,
             timings=result.timings,
             errors=result.errors,
+            result=result,
         )
         note_result(proxy)  # the decision log records the gate's decision even when the answer fails
         failure = final_failure(events)

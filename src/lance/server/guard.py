@@ -27,8 +27,16 @@ _DRAIN_FACTOR = 16
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, *, api_keys: tuple[str, ...], max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_keys: tuple[str, ...],
+        max_body_bytes: int,
+        public_paths: frozenset[str] = PUBLIC_PATHS,
+    ) -> None:
         self.app = app
+        self.public = public_paths
         self.keys = tuple(k.encode("utf-8") for k in api_keys)
         self.max_body = max_body_bytes
 
@@ -47,7 +55,7 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.keys and scope["path"] not in PUBLIC_PATHS and not self._authorized(scope):
+        if self.keys and scope["path"] not in self.public and not self._authorized(scope):
             resp = error_response(
                 401,
                 "missing or invalid API key: send 'Authorization: Bearer <key>'",
