@@ -145,13 +145,20 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     app.state.responder = responder
     app.state.config = config
     app.state.admission = Admission(config.max_concurrency, config.max_queue)
-        trace = current_trace()
-        if trace is not None and config.log_prompts:
-            trace.prompt = next((m.content for m in reversed(messages) if m.role == "user" and m.content.strip()), None)
-        result: ProxyResult = await recorded(
-            recent, "chat", last_user_text(messages), run(lambda: responder.respond(messages, params))
-        )
-        note_result(result)
+    identity = serving_identity(responder)
+    metrics = ServerMetrics(app.state.admission, info={"version": __version__, **identity.labels()}) if config.metrics else None
+    app.state.metrics = metrics
+
+    def observe(trace: RequestTrace, endpoint: str) -> None:
+        """A response is done: count it, and write the decision record of a chat request."""
+        if metrics is not None:
+            metrics.observe_response(trace, endpoint)
+        if endpoint == CHAT_PATH:
+            write_decision(decision_record(trace, identity, log_prompts=config.log_prompts))
+
+    #: The audit page's recent-requests view (in memory); ``None`` with the page off.
+    recent = RecentRequests(config.recent_requests, keep_prompts=config.log_prompts) if config.ui else None
+    app.state.recent = recent
     app.add_middleware(
         GuardMiddleware,  # type: ignore[arg-type]
         api_keys=config.key_values(),
@@ -222,11 +229,10 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
         trace = current_trace()
         if trace is not None and config.log_prompts:
             trace.prompt = next((m.content for m in reversed(messages) if m.role == "user" and m.content.strip()), None)
-        result: ProxyResult = await run(lambda: responder.respond(messages, params))
-        note_result(result)
         result: ProxyResult = await recorded(
             recent, "chat", last_user_text(messages), run(lambda: responder.respond(messages, params))
         )
+        note_result(result)
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         usage = {

@@ -72,6 +72,20 @@ def model_identity(cfg: BackendConfig) -> str:
     return f"llamacpp/{Path(pkg.MODEL_NAME).stem}@sha256:{str(pkg.EXPECTED_SHA256)[:DIGEST_CHARS]}"
 
 
+def own_refiner_identity() -> str:
+    """LANCE's own refinement model: the embedded model + the adapter's recorded digest."""
+    import json
+
+    from lance.refine.own_model import packaged_adapter
+
+    record = packaged_adapter().with_suffix(".json")
+    try:
+        digest = str(json.loads(record.read_text(encoding="utf-8")).get("sha256") or "")[:DIGEST_CHARS]
+    except (OSError, ValueError):
+        digest = "unknown"
+    return f"lance-refiner@sha256:{digest}"
+
+
 def serving_identity(responder: Any) -> ServingIdentity:
     """The identity of a ``LanceResponder`` (from its settings) or of a passthrough responder."""
     lance = getattr(responder, "lance", None)
@@ -81,7 +95,7 @@ def serving_identity(responder: Any) -> ServingIdentity:
         return ServingIdentity(
             gate=gate_identity(settings),
             encoder=encoder,
-            refiner=model_identity(settings.refiner or settings.backend),
+            refiner=model_identity(settings.refiner) if settings.refiner is not None else own_refiner_identity(),
             target=model_identity(settings.backend),
         )
     model = getattr(responder, "model", None)
