@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lance import __version__
 from lance.assess.distribution import RiskDistribution
 from lance.backends import GenerateParams
+from lance.backends.deadline import until
 from lance.errors import AssessmentUnavailable, LanceError
 from lance.server.admission import Admission
 from lance.config.server import ServerConfig
@@ -95,6 +97,13 @@ def lance_meta(result: ProxyResult, config: ServerConfig) -> dict[str, Any]:
         meta["trajectory"] = _dump(result.trajectory)
     if config.debug and result.calls:
         meta["calls"] = _dump(list(result.calls))
+    if result.errors:
+        # the error's type always (the answer is a fallback, and says so); its message, which may
+        # name internal hosts, only with debug
+        meta["errors"] = [
+            {"role": e.role, "error": (e.error or "").split(":", 1)[0], "message": e.error if config.debug else None}
+            for e in result.errors
+        ]
     return meta
 
 
@@ -134,6 +143,8 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     app.state.responder = responder
     app.state.config = config
     app.state.admission = Admission(config.max_concurrency, config.max_queue)
+    #: ``upstream_errors``: answered with an upstream error status; ``degraded``: a fallback answer (``/health``).
+    app.state.outcomes = Counter()
     app.add_middleware(
         GuardMiddleware,  # type: ignore[arg-type]
         api_keys=config.key_values(),
@@ -145,12 +156,15 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     async def run(work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work`` in an admission slot within ``request_timeout``; map failures to API errors.
 
-        The work runs as its own task and keeps its slot until it really ends: a timed-out or
-        abandoned pipeline still occupies a worker thread, so it must still count against
-        ``max_concurrency``.
+        ``request_timeout`` is one budget for the whole request, queueing included: the work runs
+        under its deadline (``lance.backends.deadline``), so every LLM call, retry and wait in it
+        ends by then. At the deadline the client gets 504 and the work, out of budget, stops at
+        its next check (the next token, attempt or stage) and gives its slot back. The slot is
+        released when the work really ends, because until then it occupies a worker thread.
         """
         admission: Admission = app.state.admission
-        deadline = asyncio.get_running_loop().time() + config.request_timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + config.request_timeout
         timeout = APIError(
             504, f"the request took longer than {config.request_timeout:g}s", "upstream_error", code="timeout"
         )
@@ -158,8 +172,11 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
             async with asyncio.timeout_at(deadline):
                 await admission.acquire()
         except TimeoutError:
+            app.state.outcomes["upstream_errors"] += 1
             raise timeout from None
-        task = asyncio.ensure_future(work())
+        # the task copies this context, and the pipeline's threads copy the task's
+        with until(time.monotonic() + (deadline - loop.time())):
+            task = asyncio.ensure_future(work())
 
         def done(t: asyncio.Future[T]) -> None:
             admission.release()
@@ -171,10 +188,13 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
             async with asyncio.timeout_at(deadline):
                 return await asyncio.shield(task)
         except TimeoutError:
+            app.state.outcomes["upstream_errors"] += 1
             raise timeout from None
         except LanceError as exc:
             err = from_lance_error(exc, debug=config.debug)
             log.warning("request failed (%s): %s", err.status, exc)
+            if err.status >= 500 or err.detail.code in ("upstream_rate_limited", "context_length_exceeded"):
+                app.state.outcomes["upstream_errors"] += 1
             raise err from None
 
     @app.post(
@@ -187,6 +207,9 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
         params = request_params(req, responder.base_params(), config)
         messages = req.to_messages()
         result: ProxyResult = await run(lambda: responder.respond(messages, params))
+        if result.errors:
+            app.state.outcomes["degraded"] += 1
+            log.warning("answered with a fallback after failed calls: %s", "; ".join(e.error or "" for e in result.errors))
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         usage = {
@@ -266,7 +289,11 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     @app.get("/health", response_model=Health, summary="Liveness, and how busy the server is")
     async def health() -> Health:
         admission: Admission = app.state.admission
-        return Health(model=model_name, in_flight=admission.running, queued=admission.waiting)
+        outcomes: Counter[str] = app.state.outcomes
+        return Health(
+            model=model_name, in_flight=admission.running, queued=admission.waiting,
+            upstream_errors=outcomes["upstream_errors"], degraded=outcomes["degraded"],
+        )
 
     return app
 
