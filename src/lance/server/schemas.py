@@ -39,11 +39,6 @@ class TextPart(BaseModel):
     type: Literal["text"]
     text: str
 
-    @field_validator("text")
-    @classmethod
-    def _unicode(cls, v: str) -> str:
-        return valid_text(v)
-
 
 class ChatMessageIn(BaseModel):
     model_config = _IN
@@ -52,10 +47,15 @@ class ChatMessageIn(BaseModel):
     content: str | list[TextPart] | None = None
     name: str | None = None
 
-    @field_validator("content")
+    @field_validator("content", mode="before")
     @classmethod
-    def _unicode(cls, v: str | list[TextPart] | None) -> str | list[TextPart] | None:
-        return valid_text(v, "content") if isinstance(v, str) else v
+    def _unicode(cls, v: Any) -> Any:
+        # before the str | parts union, so the client reads this reason, not the union's type errors
+        texts = [v] if isinstance(v, str) else [p.get("text") for p in v if isinstance(p, dict)] if isinstance(v, list) else []
+        for text in texts:
+            if isinstance(text, str):
+                valid_text(text, "content")
+        return v
 
     @model_validator(mode="after")
     def _content_present(self) -> ChatMessageIn:
