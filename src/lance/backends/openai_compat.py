@@ -228,8 +228,11 @@ class OpenAICompatChatModel(ChatModel):
     async def _agenerate(self, messages: list[Message], params: GenerateParams) -> Completion:
         client = self._async_client()
         api = client.completions if self.prompt_format == "completion" else client.chat.completions
+        async def attempt() -> Any:  # a coroutine function, so tenacity awaits each attempt
+            return await api.create(**self._attempt(messages, params))
+
         try:
-            resp = await self._retrying(AsyncRetrying)(lambda: api.create(**self._attempt(messages, params)))
+            resp = await self._retrying(AsyncRetrying)(attempt)
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         except ValueError as exc:  # a body that is not JSON (JSONDecodeError is a ValueError)
