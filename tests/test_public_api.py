@@ -11,8 +11,8 @@ import lance.errors
 
 def test_top_level_exports_exactly_this() -> None:
     assert sorted(lance.__all__) == sorted([
-        "AssessmentUnavailable", "BackendError", "BackendResponseError", "BackendTimeout", "BackendUnavailable",
-        "ConfigError", "InputError", "Lance", "LanceError", "LanceResult", "ModelFileError", "RefineResult", "Route",
+        "AssessmentUnavailable", "BackendError", "BackendRateLimited", "BackendResponseError", "BackendTimeout",
+        "BackendUnavailable", "ConfigError", "ContextOverflow", "InputError", "Lance", "LanceError", "LanceResult", "ModelFileError", "RefineResult", "Route",
         "__version__",
     ])
     for name in lance.__all__:

@@ -5,10 +5,12 @@
     ├── InputError                  empty / wrong-typed prompt or file
     ├── ModelFileError              GGUF or checkpoint missing, corrupt, mismatched
     ├── AssessmentUnavailable       the gate is not loaded here (a proxy run without an assessor)
-    └── BackendError                a chat backend failed to produce text
+    └── BackendError                a chat backend failed to produce text (any other exception it raised)
         ├── BackendUnavailable      server down, connection refused
-        ├── BackendTimeout          no answer within the timeout
+        ├── BackendTimeout          no answer within the timeout or the request's time budget
         └── BackendResponseError    4xx/5xx or an answer that cannot be used
+            ├── BackendRateLimited  the upstream answered 429 (``retry_after`` seconds, when it said)
+            └── ContextOverflow     the prompt is longer than the model's context (also an InputError)
 
 Every message says what to do next; the CLI prints it on one line.
 """
@@ -56,13 +58,27 @@ class BackendResponseError(BackendError):
         self.status_code = status_code
 
 
+class BackendRateLimited(BackendResponseError):
+    """The upstream refused the call for load (HTTP 429); ``retry_after`` is its ``Retry-After``, if any."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message, status_code=429)
+        self.retry_after = retry_after
+
+
+class ContextOverflow(BackendResponseError, InputError):
+    """The prompt does not fit the model's context window: the caller's input, not an outage."""
+
+
 __all__ = [
     "AssessmentUnavailable",
     "BackendError",
+    "BackendRateLimited",
     "BackendResponseError",
     "BackendTimeout",
     "BackendUnavailable",
     "ConfigError",
+    "ContextOverflow",
     "InputError",
     "LanceError",
     "ModelFileError",

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from lance.backends import ChatModel, Completion, GenerateParams, Message, to_messages
 from lance.backends.local_server import free_port, wait_until_serving
@@ -169,3 +173,67 @@ class DecisionLines:
 
         out = [json.loads(line) for line in self.lines]
         return [r for r in out if request_id is None or r["request_id"] == request_id]
+
+
+@dataclass
+class Reply:
+    """One scripted answer of ``ScriptedUpstream``: after ``delay`` seconds, ``status`` with ``headers`` and ``body``."""
+
+    status: int = 200
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    #: ``None``: a well-formed completion (chat or text, whichever endpoint was called).
+    body: dict[str, Any] | None = None
+
+
+class ScriptedUpstream:
+    """A real OpenAI-compatible HTTP server on loopback (FastAPI under uvicorn) answering from a script.
+
+    For faults a model server cannot be made to produce on demand: a 429 with ``Retry-After``, an
+    answer slower than any timeout, a malformed body. Replies are used in order; the last one repeats.
+    ``arrivals`` holds the ``time.monotonic()`` of every request it received.
+    """
+
+    def __init__(self, *replies: Reply) -> None:
+        self.replies = list(replies) or [Reply()]
+        self.arrivals: list[float] = []
+        app = FastAPI()
+
+        async def answer(request: Request) -> JSONResponse:
+            self.arrivals.append(time.monotonic())
+            await request.body()
+            reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            chat = request.url.path.endswith("/chat/completions")
+            body = reply.body if reply.body is not None else _completion_body(chat, reply.status)
+            return JSONResponse(body, status_code=reply.status, headers=reply.headers)
+
+        app.add_api_route("/v1/chat/completions", answer, methods=["POST"])
+        app.add_api_route("/v1/completions", answer, methods=["POST"])
+        self.server = ThreadServer(app)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.server.url}/v1"
+
+    def __enter__(self) -> ScriptedUpstream:
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.__exit__(*exc)
+
+
+def _completion_body(chat: bool, status: int) -> dict[str, Any]:
+    if status >= 400:
+        return {"error": {"message": f"scripted HTTP {status}", "type": "server_error", "param": None, "code": None}}
+    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+    if chat:
+        choice["message"] = {"role": "assistant", "content": "Paris is the capital of France."}
+    else:
+        choice["text"] = " Paris is the capital of France."
+    return {
+        "id": "cmpl-scripted", "object": "chat.completion" if chat else "text_completion", "created": 0,
+        "model": "scripted", "choices": [choice], "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+    }

@@ -142,9 +142,9 @@ def test_request_timeout_gives_504(lance_pipeline: Lance) -> None:
     with ThreadServer(app) as server:
         resp = httpx.post(f"{server.url}/v1/chat/completions", json=ASK, headers=AUTH, timeout=60)
         assert resp.status_code == 504 and resp.json()["error"]["code"] == "timeout"
-        # the abandoned pipeline still runs in its worker thread, so it keeps its slot until it ends
-        assert httpx.get(f"{server.url}/health", timeout=10).json()["in_flight"] == 1
-        deadline = time.monotonic() + 120
+        # out of budget, the pipeline stops before its next stage and gives its slot back
+        # (tests/server/test_deadlines.py checks a generation and retries being cut short)
+        deadline = time.monotonic() + 5
         while httpx.get(f"{server.url}/health", timeout=10).json()["in_flight"] != 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+            assert time.monotonic() < deadline, "the timed-out pipeline kept its slot"
+            time.sleep(0.05)

@@ -82,11 +82,39 @@ def assert_error(resp: httpx.Response, status: int, code: str | None = None, par
         ({"messages": OK_MSG, "n": 2}, "n"),
         ({"messages": OK_MSG, "seed": "1"}, None),
         ({"messages": OK_MSG, "model": 7}, "model"),
+        ({"messages": OK_MSG, "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tools"),
+        ({"messages": OK_MSG, "tools": []}, "tools"),
+        ({"messages": OK_MSG, "functions": [{"name": "f", "parameters": {}}]}, "functions"),
     ],
 )
 def test_invalid_chat_requests_are_400(client: Any, body: dict[str, Any], param: str | None) -> None:
     err = assert_error(client.post("/v1/chat/completions", json=body, headers=AUTH), 400, param=param)
     assert err["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(
+    ("raw", "path", "param"),
+    [
+        (rb'{"messages": [{"role": "user", "content": "hi \ud800 there"}]}', "/v1/chat/completions", "messages.0.content"),
+        (rb'{"messages": [{"role": "user", "content": [{"type": "text", "text": "\udfff"}]}]}', "/v1/chat/completions",
+         "messages.0.content"),
+        (rb'{"messages": [{"role": "user", "content": "hi"}], "stop": ["\ud83d"]}', "/v1/chat/completions", "stop"),
+        (rb'{"input": ["fine", "lone \ud800"]}', "/v1/lance/assess", "input"),
+    ],
+)
+def test_a_lone_surrogate_is_400_invalid_text(client: Any, raw: bytes, path: str, param: str) -> None:
+    """JSON's ``\\ud800`` escape decodes to a lone surrogate, which no tokenizer or upstream can take."""
+    resp = client.post(path, content=raw, headers=AUTH | {"Content-Type": "application/json"})
+    err = assert_error(resp, 400, param=param)
+    assert "surrogate" in err["message"]
+
+
+def test_a_surrogate_pair_is_valid_text() -> None:
+    """An escaped pair is one real character (an emoji): accepted."""
+    from lance.server.schemas import ChatCompletionRequest
+
+    req = ChatCompletionRequest.model_validate_json(b'{"messages": [{"role": "user", "content": "hi \\ud83d\\ude00"}]}')
+    assert req.to_messages()[0].content == "hi \U0001f600"
 
 
 def test_malformed_json_is_400(client: Any) -> None:

@@ -90,8 +90,11 @@ def _emit(event: CallEvent) -> None:
 class RecordedChatModel(DelegatingChatModel):
     """A chat model whose every call is recorded as a ``CallEvent`` with ``role``; otherwise transparent.
 
-    A body that is not even JSON (a ``ValueError`` from the client library) is a backend failure
-    too: it is raised as ``BackendResponseError`` so callers handle one error tree.
+    Every failure of the wrapped model is a backend failure in LANCE's error tree, so the
+    pipeline's failure handling and the proxy's status mapping see all of them: a body that is
+    not even JSON (a ``ValueError`` from the client library) is raised as ``BackendResponseError``,
+    any other unexpected exception (a ``TypeError`` on a malformed body, a ``RuntimeError`` from
+    llama.cpp) as ``BackendError``, chained to the original.
     """
 
     def __init__(self, inner: ChatModel, role: CallRole) -> None:
@@ -127,6 +130,8 @@ class RecordedChatModel(DelegatingChatModel):
         err: Exception = exc
         if isinstance(exc, ValueError) and not isinstance(exc, LanceError):
             err = BackendResponseError(f"{self.name} returned an unparsable body ({type(exc).__name__}: {exc})")
+        elif not isinstance(exc, LanceError):
+            err = BackendError(f"{self.name} failed unexpectedly ({type(exc).__name__}: {exc})")
         event = CallEvent(role=self.role, model=self.name, latency_s=round(time.perf_counter() - start, 4),
                           error=f"{type(err).__name__}: {err}")
         if isinstance(err, BackendError):

@@ -7,6 +7,10 @@ its own prompt format, like LANCE's refiner adapter). A GGUF LoRA adapter
 (``lora_path``) is applied to the whole model at load. One ``Llama`` context is
 not thread-safe, so calls are serialised with a lock; async calls run in a
 worker thread.
+
+Every call has a deadline: its own timeout, else the backend's default (``backend.timeout``,
+else ``DEFAULT_TIMEOUT_S``), cut to the request's remaining budget (``deadline``). Waiting for
+the lock counts, and generation stops at the first token past the deadline.
 """
 
 from __future__ import annotations
@@ -21,9 +25,13 @@ from typing import Any, Literal
 from lance.assets import check_gguf, default_gguf_path
 from lance.backends.base import ChatModel, Completion, GenerateParams, Message, Usage
 from lance.backends.prompting import STOP_SEQUENCES, clean_completion, render_completion_prompt
-from lance.errors import BackendResponseError, BackendTimeout, ModelFileError
+from lance.backends.deadline import call_timeout
+from lance.errors import BackendTimeout, ContextOverflow, ModelFileError
 
 PromptFormat = Literal["auto", "chat", "completion", "raw"]
+
+#: Deadline of a call that names none and whose backend has no default (``BackendConfig.timeout``'s default).
+DEFAULT_TIMEOUT_S = 120.0
 
 _GGML_LOG_LEVEL_ERROR = 4
 _quiet_callback: Any = None
@@ -102,13 +110,17 @@ class LlamaCppChatModel(ChatModel):
         self.prompt_format: Literal["chat", "completion", "raw"] = prompt_format
         self.n_ctx = n_ctx
 
-    def _deadline_criteria(self, timeout: float | None) -> tuple[Any, dict[str, bool]]:
-        flag = {"timed_out": False}
-        if timeout is None:
-            return None, flag
+    def _timeout(self, params: GenerateParams) -> float:
+        """This call's seconds: its own timeout or the backend's default, within the request's budget."""
+        own = params.timeout or self.default_params.timeout or DEFAULT_TIMEOUT_S
+        left = call_timeout(own, f"{self.name} was called")
+        assert left is not None
+        return left
+
+    def _deadline_criteria(self, deadline: float) -> tuple[Any, dict[str, bool]]:
         from llama_cpp import StoppingCriteriaList
 
-        deadline = time.monotonic() + timeout
+        flag = {"timed_out": False}
 
         def past_deadline(_tokens: Any, _logits: Any) -> bool:
             if time.monotonic() > deadline:
@@ -121,20 +133,23 @@ class LlamaCppChatModel(ChatModel):
     def _fit_prompt(self, prompt: str, max_tokens: int) -> int:
         n = len(self._llm.tokenize(prompt.encode("utf-8"), add_bos=True))
         if n + 1 >= self.n_ctx:
-            raise BackendResponseError(
+            raise ContextOverflow(
                 f"prompt is {n} tokens but the context window is {self.n_ctx}; shorten the prompt or raise backend.n_ctx"
             )
         return min(max_tokens, self.n_ctx - n - 1)
 
     def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
-        criteria, flag = self._deadline_criteria(params.timeout)
+        timeout = self._timeout(params)
+        criteria, flag = self._deadline_criteria(time.monotonic() + timeout)
         common: dict[str, Any] = {
             "temperature": params.temperature,
             "top_p": params.top_p,
             "seed": params.seed,
             "stopping_criteria": criteria,
         }
-        with self._lock:
+        if not self._lock.acquire(timeout=timeout):
+            raise BackendTimeout(f"{self.name} was busy with other calls for {timeout:.1f}s; raise the timeout or lower the load")
+        try:
             if params.seed is not None:
                 # Reusing the KV cache of a shared prefix evaluates the prompt in different
                 # batches, which shifts logits slightly; a seeded call must be reproducible.
@@ -147,15 +162,22 @@ class LlamaCppChatModel(ChatModel):
                 out = self._llm.create_completion(prompt, max_tokens=max_tokens, stop=stop or None, **common)
                 text = out["choices"][0]["text"].strip() if raw else clean_completion(out["choices"][0]["text"])
             else:
-                out = self._llm.create_chat_completion(
-                    messages=[m.model_dump() for m in messages],
-                    max_tokens=params.max_tokens,
-                    stop=list(params.stop) or None,
-                    **common,
-                )
+                try:
+                    out = self._llm.create_chat_completion(
+                        messages=[m.model_dump() for m in messages],
+                        max_tokens=params.max_tokens,
+                        stop=list(params.stop) or None,
+                        **common,
+                    )
+                except ValueError as exc:
+                    if "exceed context window" in str(exc):  # llama-cpp-python's message for an oversized prompt
+                        raise ContextOverflow(f"{exc}; shorten the prompt or raise backend.n_ctx") from None
+                    raise
                 text = (out["choices"][0]["message"].get("content") or "").strip()
+        finally:
+            self._lock.release()
         if flag["timed_out"]:
-            raise BackendTimeout(f"{self.name} did not finish within {params.timeout:.1f}s; raise the timeout or lower max_tokens")
+            raise BackendTimeout(f"{self.name} did not finish within {timeout:.1f}s; raise the timeout or lower max_tokens")
         usage = out.get("usage") or {}
         return Completion(
             text=text,

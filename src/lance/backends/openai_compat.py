@@ -2,19 +2,65 @@
 server, TGI, hosted APIs. The production path, and the way to scale past one
 machine.
 
-The official ``openai`` client does the HTTP work, including retries with
-exponential backoff on connection errors, 408/409/429 and 5xx; this module maps
-its exceptions onto LANCE's error tree.
+The official ``openai`` client does the HTTP work; ``tenacity`` retries what is worth retrying
+(connection errors, 408/409/429 and 5xx) with exponential backoff, honouring ``Retry-After``.
+The retries are ours, not the client's, so that they share one budget: each attempt's timeout is
+what is left of the request's (``deadline``), and no retry starts, nor backoff sleeps, past it.
+This module maps the client's exceptions onto LANCE's error tree: 429 is ``BackendRateLimited``
+(with the upstream's ``Retry-After``), a prompt over the model's context is ``ContextOverflow``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import math
+import random
+import re
+import time
 from typing import Any, Literal
 
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any
+
 from lance.backends.base import ChatModel, Completion, GenerateParams, Message, Usage
+from lance.backends.deadline import call_timeout, time_left
 from lance.backends.prompting import STOP_SEQUENCES, clean_completion, render_completion_prompt
-from lance.errors import BackendResponseError, BackendTimeout, BackendUnavailable, ConfigError
+from lance.errors import (
+    BackendRateLimited,
+    BackendResponseError,
+    BackendTimeout,
+    BackendUnavailable,
+    ConfigError,
+    ContextOverflow,
+)
+
+#: Backoff between attempts (seconds): 0.5, 1, 2, ... up to 8, less up to 25% jitter (the openai client's).
+INITIAL_BACKOFF_S, MAX_BACKOFF_S = 0.5, 8.0
+#: A ``Retry-After`` longer than this is not waited for: the error goes back to the caller.
+MAX_RETRY_AFTER_S = 60.0
+_RETRY_STATUSES = frozenset({408, 409, 429})
+_CONTEXT = re.compile(r"context (?:length|window)|maximum context|too many tokens|prompt is too long", re.IGNORECASE)
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds from a ``Retry-After`` (or ``retry-after-ms``) header: a number or an HTTP date."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    try:
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    except ValueError:
+        parsed = email.utils.parsedate_tz(value)
+        return None if parsed is None else max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
 class OpenAICompatChatModel(ChatModel):
@@ -49,8 +95,10 @@ class OpenAICompatChatModel(ChatModel):
             "base_url": self.base_url,
             "api_key": api_key or "not-needed",
             "timeout": timeout,
-            "max_retries": max_retries,
+            "max_retries": 0,  # retried here, within the request's budget (module docstring)
         }
+        self.timeout = timeout
+        self.max_retries = max_retries
         self._kwargs = kwargs
         self._client = openai.OpenAI(**kwargs)
         self._aclient: Any = None
@@ -81,9 +129,49 @@ class OpenAICompatChatModel(ChatModel):
             req["stop"] = stop
         if params.seed is not None:
             req["seed"] = params.seed
-        if params.timeout is not None:
-            req["timeout"] = params.timeout
         return req
+
+    def _attempt(self, messages: list[Message], params: GenerateParams) -> dict[str, Any]:
+        """One attempt's request, its timeout cut to the request's remaining budget."""
+        req = self._request(messages, params)
+        req["timeout"] = call_timeout(params.timeout or self.timeout, f"{self.base_url} was called")
+        return req
+
+    # --- retries: which failures, how long to wait, when to stop
+    def _retryable(self, exc: BaseException) -> bool:
+        o = self._openai
+        if isinstance(exc, o.APIConnectionError):  # timeouts included
+            return True
+        if isinstance(exc, o.APIStatusError):
+            should = exc.response.headers.get("x-should-retry")
+            if should in ("true", "false"):
+                return should == "true"
+            return exc.status_code in _RETRY_STATUSES or exc.status_code >= 500
+        return False
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        after = retry_after(getattr(getattr(exc, "response", None), "headers", None))
+        if after is not None:
+            return after
+        backoff = min(INITIAL_BACKOFF_S * 2 ** (state.attempt_number - 1), MAX_BACKOFF_S)
+        return backoff * (1 - 0.25 * random.random())
+
+    @staticmethod
+    def _out_of_budget(state: RetryCallState) -> bool:
+        """No retry when its wait alone is too long, or would end past the request's deadline."""
+        if state.upcoming_sleep > MAX_RETRY_AFTER_S:
+            return True
+        left = time_left()
+        return left is not None and left - state.upcoming_sleep <= 0
+
+    def _retrying(self, kind: type[Retrying] | type[AsyncRetrying]) -> Any:
+        return kind(
+            retry=retry_if_exception(self._retryable),
+            wait=self._wait,
+            stop=stop_any(stop_after_attempt(self.max_retries + 1), self._out_of_budget),
+            reraise=True,
+        )
 
     def _completion(self, resp: Any) -> Completion:
         try:
@@ -111,6 +199,14 @@ class OpenAICompatChatModel(ChatModel):
             return BackendTimeout(f"{self.base_url} did not answer in time; raise backend.timeout or check the server's load")
         if isinstance(exc, o.APIConnectionError):
             return BackendUnavailable(f"cannot reach {self.base_url}: is the server running and the URL right?")
+        if isinstance(exc, o.APIStatusError) and exc.status_code == 429:
+            return BackendRateLimited(
+                f"{self.base_url} is rate limiting (HTTP 429): {str(exc.message)[:200]}", retry_after(exc.response.headers)
+            )
+        if isinstance(exc, o.APIStatusError) and exc.status_code in (400, 413) and (
+            getattr(exc, "code", None) == "context_length_exceeded" or _CONTEXT.search(str(exc.message))
+        ):
+            return ContextOverflow(f"the prompt does not fit the model's context at {self.base_url}: {str(exc.message)[:200]}")
         if isinstance(exc, o.APIStatusError):
             return BackendResponseError(
                 f"{self.base_url} answered HTTP {exc.status_code}: {str(exc.message)[:200]}", status_code=exc.status_code
@@ -120,9 +216,9 @@ class OpenAICompatChatModel(ChatModel):
         return exc
 
     def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
+        api = self._client.completions if self.prompt_format == "completion" else self._client.chat.completions
         try:
-            api = self._client.completions if self.prompt_format == "completion" else self._client.chat.completions
-            resp = api.create(**self._request(messages, params))
+            resp = self._retrying(Retrying)(lambda: api.create(**self._attempt(messages, params)))
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         except ValueError as exc:  # a body that is not JSON (JSONDecodeError is a ValueError)
@@ -130,10 +226,13 @@ class OpenAICompatChatModel(ChatModel):
         return self._completion(resp)
 
     async def _agenerate(self, messages: list[Message], params: GenerateParams) -> Completion:
+        client = self._async_client()
+        api = client.completions if self.prompt_format == "completion" else client.chat.completions
+        async def attempt() -> Any:  # a coroutine function, so tenacity awaits each attempt
+            return await api.create(**self._attempt(messages, params))
+
         try:
-            client = self._async_client()
-            api = client.completions if self.prompt_format == "completion" else client.chat.completions
-            resp = await api.create(**self._request(messages, params))
+            resp = await self._retrying(AsyncRetrying)(attempt)
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         except ValueError as exc:  # a body that is not JSON (JSONDecodeError is a ValueError)

@@ -8,6 +8,8 @@ each) from being crowded out by risky traffic, so the risky requests wait in LAN
 * at most ``slots`` refiner calls are in flight at once;
 * a refiner call first waits (at most ``max_defer`` seconds, so it is never starved) until no
   target call is queued or running (``TargetTracker``).
+
+Both waits end by the request's deadline (``deadline``): a request out of time stops waiting.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from lance.backends.base import ChatModel, Completion, GenerateParams, MessagesLike
+from lance.backends.deadline import call_timeout, time_left
 from lance.errors import BackendTimeout
 from lance.backends.wrappers import DelegatingChatModel
 
@@ -100,11 +103,14 @@ class SlotLimitedChatModel(DelegatingChatModel):
         self.deferred_s = 0.0
 
     def _acquire(self) -> None:
-        if not self._sem.acquire(timeout=self.wait_timeout):
-            raise BackendTimeout(f"no refiner slot free within {self.wait_timeout:.0f} s ({self.slots} in use)")
+        wait = call_timeout(self.wait_timeout, "a refiner slot was free")
+        assert wait is not None
+        if not self._sem.acquire(timeout=wait):
+            raise BackendTimeout(f"no refiner slot free within {wait:.1f} s ({self.slots} in use)")
         if self.yield_to is not None and self.max_defer > 0:
             start = time.perf_counter()
-            self.yield_to.wait_idle(self.max_defer)
+            left = time_left()
+            self.yield_to.wait_idle(self.max_defer if left is None else min(self.max_defer, left))
             self.deferred_s += time.perf_counter() - start
 
     def generate(self, messages: MessagesLike, params: GenerateParams | None = None, **overrides: Any) -> Completion:

@@ -26,7 +26,7 @@ from lance.assess.distribution import Assessor
 from lance.backends.base import ChatModel, GenerateParams, Usage
 from lance.backends.events import total_usage, with_role
 from lance.config import LanceSettings, PipelineConfig
-from lance.errors import InputError
+from lance.errors import BackendError, InputError
 from lance.eval.baselines import (
     BACKWARD_SYSTEM,
     CANNED_REFUSAL,
@@ -223,8 +223,17 @@ class LancePipeline(Method):
         }
 
     async def arun(self, prompt: str, seed: int | None = None) -> MethodOutput:
+        """The pipeline's answer; a backend failure it absorbed is raised, so the item is an error, not a refusal.
+
+        ``Lance`` turns a failed call into a safe fallback (a constructed refusal, a "not
+        responding" message): right for users, wrong for a measurement, where it would read as
+        over-refusal. The runner records the raised error and a rerun retries the item.
+        """
         start = time.perf_counter()
         r = await self.lance.arespond(prompt, self.ctx.seeded(seed))
+        if r.errors:
+            cause = next((c.exception for c in r.calls if c.exception is not None), None)
+            raise BackendError(f"{self.name} answered with a fallback after a backend failure: {'; '.join(r.errors)}") from cause
         return MethodOutput(
             response=r.response,
             calls=r.llm_calls,
@@ -238,7 +247,6 @@ class LancePipeline(Method):
                 "reason": r.reason,
                 "postcheck_refusal": r.postcheck_refusal,
                 "refusal_by": r.refusal_by,
-                "errors": list(r.errors),
             },
         )
 

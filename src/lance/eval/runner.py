@@ -5,7 +5,9 @@ calls overlap; with the in-process llama.cpp model they are serialised by the mo
 (so the default concurrency there is 1, which also keeps measured latency honest). Each
 finished task is written to ``results.jsonl`` at once (see ``store``); a restart with the
 same arguments skips the finished keys. Failures of one item (a backend error, a prompt too
-long for the context) go to ``errors.jsonl`` and are retried by the next invocation.
+long for the context, and for LANCE's methods a backend failure the pipeline absorbed into a
+fallback refusal) go to ``errors.jsonl``, never into the results as answers; the report counts
+them apart and the next invocation retries them.
 """
 
 from __future__ import annotations

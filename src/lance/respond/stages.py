@@ -3,7 +3,8 @@
 A stage does one job and writes what it found on the state; ``Chain`` runs them in order,
 skips the rest once a stage has decided the request ends (``state.stopped``), always runs the
 refusal writer last when a refusal was ordered, and records every LLM call made on the way
-as an event (``lance.backends.events``). The LANCE chain, top to bottom, is in
+as an event (``lance.backends.events``). Under a request deadline (``lance.backends.deadline``)
+a chain that has run out of time stops before its next stage with ``BackendTimeout``. The LANCE chain, top to bottom, is in
 ``lance.respond.pipeline``; the evaluation's baselines are other chains of the same stages
 (``lance.eval.methods``).
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from lance.assess.distribution import Assessor, RiskDistribution
 from lance.assess.bright_lines import MINOR_SEXUAL_CATEGORY, minor_sexual_content
 from lance.assess.routing import RouteDecision, decide_route
+from lance.backends import deadline
 from lance.backends.base import ChatModel, GenerateParams, Message, MessagesLike, to_messages
 from lance.backends.events import record_calls
 from lance.config.pipeline import PipelineConfig
@@ -71,6 +73,7 @@ class Chain:
         with record_calls() as events:
             for stage in self.stages:
                 if self._runs(stage, state):
+                    deadline.check(f"stage {stage.name!r}")
                     t0 = time.perf_counter()
                     stage.run(state)
                     _timed(state, stage, t0)
@@ -81,6 +84,7 @@ class Chain:
         with record_calls() as events:
             for stage in self.stages:
                 if self._runs(stage, state):
+                    deadline.check(f"stage {stage.name!r}")
                     t0 = time.perf_counter()
                     await stage.arun(state)
                     _timed(state, stage, t0)
@@ -216,7 +220,7 @@ class Neutralize(Stage):
         state.gradients = [s.gradient for s in traj.steps if s.gradient is not None]
         cats, reason = state.decision.categories, state.reason
         if traj.error:
-            msg = f"refiner: RuntimeError: {traj.error}"
+            msg = f"refiner: {traj.error}"
             log.error("LANCE %s; answering with a natural refusal instead", msg)
             state.errors.append(msg)
             state.refuse(cats or [c for c, _ in state.dist.top_risks(1)], state.last_gradient,

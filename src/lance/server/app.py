@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from lance import __version__
 from lance.assess.distribution import RiskDistribution
 from lance.backends import GenerateParams
 from lance.backends.events import record_calls
+from lance.backends.deadline import until
 from lance.errors import AssessmentUnavailable, LanceError
 from lance.server.admission import Admission
 from lance.server.audit import UI_PUBLIC_PATHS, install_audit, last_user_text
@@ -106,6 +108,13 @@ def lance_meta(result: ProxyResult, config: ServerConfig) -> dict[str, Any]:
         meta["trajectory"] = _dump(result.trajectory)
     if config.debug and result.calls:
         meta["calls"] = _dump(list(result.calls))
+    if result.errors:
+        # the error's type always (the answer is a fallback, and says so); its message, which may
+        # name internal hosts, only with debug
+        meta["errors"] = [
+            {"role": e.role, "error": (e.error or "").split(":", 1)[0], "message": e.error if config.debug else None}
+            for e in result.errors
+        ]
     return meta
 
 
@@ -159,6 +168,8 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     #: The audit page's recent-requests view (in memory); ``None`` with the page off.
     recent = RecentRequests(config.recent_requests, keep_prompts=config.log_prompts) if config.ui else None
     app.state.recent = recent
+    #: ``upstream_errors``: answered with an upstream error status; ``degraded``: a fallback answer (``/health``).
+    app.state.outcomes = Counter()
     app.add_middleware(
         GuardMiddleware,  # type: ignore[arg-type]
         api_keys=config.key_values(),
@@ -173,12 +184,15 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     async def run(work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work`` in an admission slot within ``request_timeout``; map failures to API errors.
 
-        The work runs as its own task and keeps its slot until it really ends: a timed-out or
-        abandoned pipeline still occupies a worker thread, so it must still count against
-        ``max_concurrency``.
+        ``request_timeout`` is one budget for the whole request, queueing included: the work runs
+        under its deadline (``lance.backends.deadline``), so every LLM call, retry and wait in it
+        ends by then. At the deadline the client gets 504 and the work, out of budget, stops at
+        its next check (the next token, attempt or stage) and gives its slot back. The slot is
+        released when the work really ends, because until then it occupies a worker thread.
         """
         admission: Admission = app.state.admission
-        deadline = asyncio.get_running_loop().time() + config.request_timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + config.request_timeout
         timeout = APIError(
             504, f"the request took longer than {config.request_timeout:g}s", "upstream_error", code="timeout"
         )
@@ -186,6 +200,7 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
             async with asyncio.timeout_at(deadline):
                 await admission.acquire()
         except TimeoutError:
+            app.state.outcomes["upstream_errors"] += 1
             raise timeout from None
 
         async def observed() -> T:
@@ -199,7 +214,9 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
                         result = trace.result if trace is not None else None
                         metrics.observe_work(events, result.timings if result is not None else None)
 
-        task = asyncio.ensure_future(observed())
+        # the task copies this context, and the pipeline's threads copy the task's
+        with until(time.monotonic() + (deadline - loop.time())):
+            task = asyncio.ensure_future(observed())
 
         def done(t: asyncio.Future[T]) -> None:
             admission.release()
@@ -211,10 +228,13 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
             async with asyncio.timeout_at(deadline):
                 return await asyncio.shield(task)
         except TimeoutError:
+            app.state.outcomes["upstream_errors"] += 1
             raise timeout from None
         except LanceError as exc:
             err = from_lance_error(exc, debug=config.debug)
             log.warning("request failed (%s): %s", err.status, exc)
+            if err.status >= 500 or err.detail.code in ("upstream_rate_limited", "context_length_exceeded"):
+                app.state.outcomes["upstream_errors"] += 1
             raise err from None
 
     @app.post(
@@ -233,6 +253,9 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
             recent, "chat", last_user_text(messages), run(lambda: responder.respond(messages, params))
         )
         note_result(result)
+        if result.errors:
+            app.state.outcomes["degraded"] += 1
+            log.warning("answered with a fallback after failed calls: %s", "; ".join(e.error or "" for e in result.errors))
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         usage = {
@@ -312,7 +335,11 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     @app.get("/health", response_model=Health, summary="Liveness, and how busy the server is")
     async def health() -> Health:
         admission: Admission = app.state.admission
-        return Health(model=model_name, in_flight=admission.running, queued=admission.waiting)
+        outcomes: Counter[str] = app.state.outcomes
+        return Health(
+            model=model_name, in_flight=admission.running, queued=admission.waiting,
+            upstream_errors=outcomes["upstream_errors"], degraded=outcomes["degraded"],
+        )
 
     if metrics is not None:
 

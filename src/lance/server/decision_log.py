@@ -92,7 +92,7 @@ def decision_record(trace: RequestTrace, identity: ServingIdentity, *, log_promp
             "top": dist.top if dist is not None else None,
             "risk": round(dist.risk, 4) if dist is not None else None,
             "refined": result.refined,
-            "errors": list(result.errors),
+            "errors": [f"{e.role}: {e.error}" for e in result.errors],
         }
         if log_prompts and result.refined:
             fields["refined_prompt"] = result.refined_prompt

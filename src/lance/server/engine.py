@@ -20,8 +20,15 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from lance.assess.distribution import Assessor, RiskDistribution
 from lance.backends import ChatModel, GenerateParams, Message, Usage, get_chat_model, params_from_config
 from lance.config import LanceSettings
-from lance.errors import AssessmentUnavailable
-from lance.backends.events import final_failure, record_calls
+from lance.errors import (
+    AssessmentUnavailable,
+    BackendError,
+    BackendRateLimited,
+    BackendResponseError,
+    BackendUnavailable,
+    ContextOverflow,
+)
+from lance.backends.events import CallEvent, record_calls
 from lance.server.trace import note_result
 
 if TYPE_CHECKING:
@@ -51,10 +58,10 @@ class ProxyResult:
     reason: str = ""
     #: Wall seconds per pipeline stage that ran (``LanceResult.timings``).
     timings: Mapping[str, float] = field(default_factory=dict)
-    #: Backend failures the pipeline absorbed (``LanceResult.errors``).
-    errors: Sequence[str] = ()
     #: The pipeline's full ``LanceResult`` (``LanceResponder`` only), for the operator's audit page.
     result: Any = None
+    #: Backend failures the answer absorbed (a refiner outage ending in a natural refusal): failed call events.
+    errors: Sequence[CallEvent] = ()
 
     @property
     def refined(self) -> bool:
@@ -77,13 +84,35 @@ class Responder(Protocol):
     async def assess(self, texts: Sequence[str]) -> list[RiskDistribution]: ...
 
 
+def fatal_failure(events: Sequence[CallEvent]) -> BackendError | None:
+    """The failed call the client must hear about as an error status, if any.
+
+    The pipeline absorbs every backend failure into a safe answer; the server does not hide
+    them behind a 200. A failed target call means the answer did not come from the model
+    (502/504); a prompt too long for the model is the client's (400), an upstream's 429 is
+    passed on (429); a timeout means the request ran out of time (504), and an unexpected
+    exception is a failure (502). Only a refiner-side outage (the refiner, refusal writer or
+    critique unreachable or answering garbage) may end in the natural refusal the pipeline
+    wrote, and the response says so (``ProxyResult.errors``).
+    """
+    for e in events:
+        exc = e.exception
+        if exc is None:
+            continue
+        absorbable = isinstance(exc, (BackendUnavailable, BackendResponseError)) and not isinstance(
+            exc, (BackendRateLimited, ContextOverflow)
+        )
+        if e.role == "target" or not absorbable:
+            return exc
+    return None
+
+
 class LanceResponder:
     """The ``Lance`` pipeline behind the server.
 
-    When the last upstream call of a request failed, the pipeline's fallback
-    refusal did not come from the model, so the backend error is raised and the
-    client gets 502/504 instead of a 200 that hides the outage (the pipeline
-    records every call as an event, ``lance.backends.events``).
+    Every LLM call of a request is an event (``lance.backends.events``); ``fatal_failure``
+    decides from them whether the request is answered with an error status instead of the
+    pipeline's fallback answer. A failed call that is not fatal is listed in the result's ``errors``.
     """
 
     def __init__(self, lance: Lance, name: str | None = None, *, workers: int = 4) -> None:
@@ -104,6 +133,7 @@ class LanceResponder:
     async def respond(self, messages: list[Message], params: GenerateParams) -> ProxyResult:
         with record_calls() as events:
             result = await self._in_pool(self.lance.respond, messages, params)
+        failed = [e for e in events if e.error is not None]
         refined = result.route == "neutralize" and result.refined_prompt is not None
         proxy = ProxyResult(
             text=result.response,
@@ -118,12 +148,12 @@ class LanceResponder:
             calls=result.calls,
             reason=result.reason,
             timings=result.timings,
-            errors=result.errors,
             result=result,
+            errors=failed,
         )
         note_result(proxy)  # the decision log records the gate's decision even when the answer fails
-        failure = final_failure(events)
-        if result.errors and failure is not None:
+        failure = fatal_failure(failed)
+        if failure is not None:
             raise failure
         return proxy
 

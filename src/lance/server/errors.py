@@ -4,18 +4,20 @@ Every failure the server answers has the body OpenAI clients already parse::
 
     {"error": {"message": "...", "type": "...", "param": "messages" | null, "code": "..." | null}}
 
-    400 invalid_request_error   bad JSON, wrong types, empty or unknown-role messages
+    400 invalid_request_error   bad JSON, wrong types, empty or unknown-role messages, invalid
+                                Unicode, ``tools``; a prompt longer than the model's context
     401 invalid_request_error   missing or wrong API key (code invalid_api_key)
     404/405                     unknown path or method
     413 invalid_request_error   body larger than server.max_body_bytes
-    429 rate_limit_error        every slot and queue place taken
+    429 rate_limit_error        every slot and queue place taken, or the upstream answered 429
     502 upstream_error          upstream unreachable or answered garbage
-    504 upstream_error          upstream or pipeline slower than the timeout
+    504 upstream_error          upstream or pipeline slower than the timeout (the request's budget)
     500 server_error            a bug; details only in the log (and with debug on)
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,9 +26,11 @@ from pydantic import BaseModel
 
 from lance.errors import (
     BackendError,
+    BackendRateLimited,
     BackendResponseError,
     BackendTimeout,
     BackendUnavailable,
+    ContextOverflow,
     InputError,
     LanceError,
     ModelFileError,
@@ -80,6 +84,17 @@ def from_lance_error(exc: LanceError, *, debug: bool = False) -> APIError:
     Upstream details (internal URLs, model paths) are only shown with ``debug`` on.
     """
     detail = f": {exc}" if debug else ""
+    if isinstance(exc, ContextOverflow):
+        return APIError(
+            400, f"the prompt is longer than the model's context window; shorten it{detail}",
+            param="messages", code="context_length_exceeded",
+        )
+    if isinstance(exc, BackendRateLimited):
+        headers = None if exc.retry_after is None else {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+        return APIError(
+            429, f"the upstream model is rate limiting; retry later{detail}", "rate_limit_error",
+            code="upstream_rate_limited", headers=headers,
+        )
     if isinstance(exc, InputError):
         return APIError(400, str(exc), code="invalid_value")
     if isinstance(exc, BackendTimeout):
@@ -143,11 +158,12 @@ def from_validation_errors(errors: Sequence[dict[str, Any]]) -> APIError:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": desc}
     for code, desc in {
-        400: "Invalid request (bad JSON, wrong types, empty or unknown-role messages)",
+        400: "Invalid request (bad JSON, wrong types, empty or unknown-role messages, invalid Unicode, tools, "
+        "a prompt longer than the model's context)",
         401: "Missing or invalid API key",
         404: "Unknown path or model",
         413: "Request body too large",
-        429: "Server busy: every slot and queue place is taken",
+        429: "Server busy (every slot and queue place taken) or the upstream rate limiting (its Retry-After passed on)",
         500: "Internal error",
         501: "Not available on this server (e.g. no assessor)",
         502: "Upstream model unreachable or unusable",

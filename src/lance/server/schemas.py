@@ -10,11 +10,22 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from lance.backends import Message
 
 _IN = ConfigDict(strict=True, extra="allow")
+
+
+def valid_text(text: str, what: str = "text") -> str:
+    """``text`` if it is valid Unicode; JSON's ``"\\ud800"`` decodes to a lone surrogate, which no model can read."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{what} is not valid Unicode: an unpaired surrogate ({text[exc.start]!r}) at character {exc.start}"
+        ) from None
+    return text
 
 #: Roles the pipeline understands; ``developer`` is OpenAI's newer name for ``system``.
 InputRole = Literal["system", "developer", "user", "assistant"]
@@ -35,6 +46,16 @@ class ChatMessageIn(BaseModel):
     role: InputRole
     content: str | list[TextPart] | None = None
     name: str | None = None
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _unicode(cls, v: Any) -> Any:
+        # before the str | parts union, so the client reads this reason, not the union's type errors
+        texts = [v] if isinstance(v, str) else [p.get("text") for p in v if isinstance(p, dict)] if isinstance(v, list) else []
+        for text in texts:
+            if isinstance(text, str):
+                valid_text(text, "content")
+        return v
 
     @model_validator(mode="after")
     def _content_present(self) -> ChatMessageIn:
@@ -90,6 +111,15 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     user: str | None = None
+    tools: None = Field(default=None, description="Not supported: a request with tools is refused with 400.")
+    functions: None = Field(default=None, description="Not supported (the legacy form of tools): refused with 400.")
+
+    @field_validator("tools", "functions", mode="before")
+    @classmethod
+    def _no_tools(cls, v: Any, info: ValidationInfo) -> None:
+        if v is not None:
+            raise ValueError(f"{info.field_name} are not supported: LANCE answers with text only; send the request without them")
+        return None
 
     @field_validator("stop")
     @classmethod
@@ -98,6 +128,8 @@ class ChatCompletionRequest(BaseModel):
             raise ValueError("at most 4 stop sequences are allowed")
         if isinstance(v, list) and any(not s for s in v) or v == "":
             raise ValueError("stop sequences must be non-empty strings")
+        for stop in [v] if isinstance(v, str) else v or []:
+            valid_text(stop, "a stop sequence")
         return v
 
     @model_validator(mode="after")
@@ -143,6 +175,14 @@ class DistributionPair(BaseModel):
     after: DistributionOut | None = None
 
 
+class CallErrorOut(BaseModel):
+    """One failed LLM call behind an answer: who made it and which error (its message only with debug)."""
+
+    role: str
+    error: str
+    message: str | None = None
+
+
 class LanceMeta(BaseModel):
     """LANCE's extra ``lance`` field: how the request was handled."""
 
@@ -158,6 +198,9 @@ class LanceMeta(BaseModel):
     trajectory: Any | None = None
     #: Every LLM call (role, model, tokens, latency, error); only with ``server.debug``.
     calls: list[Any] | None = None
+    #: Backend failures this answer absorbed (a refiner outage ended in a natural refusal); absent when none.
+    errors: list[CallErrorOut] | None = None
+
 
 
 class AssistantMessage(BaseModel):
@@ -238,6 +281,8 @@ class AssessRequest(BaseModel):
             raise ValueError("at most 64 texts per request")
         if any(not t.strip() for t in texts):
             raise ValueError("input texts must not be empty")
+        for t in texts:
+            valid_text(t, "input")
         return v
 
     def texts(self) -> list[str]:
@@ -266,3 +311,7 @@ class Health(BaseModel):
     model: str
     in_flight: int
     queued: int
+    #: Requests answered with an upstream error status (502, 504, 429 from the upstream, 400 context overflow).
+    upstream_errors: int = 0
+    #: Requests answered 200 with a natural refusal after a refiner-side outage (``lance.errors`` says so).
+    degraded: int = 0
