@@ -35,6 +35,8 @@ class ProxyResult:
 
     text: str
     route: str = "pass"
+    #: Why the route was taken, in words (``LanceResult.reason``).
+    reason: str = ""
     distribution_before: RiskDistribution | None = None
     #: Set only when the prompt was refined.
     distribution_after: RiskDistribution | None = None
@@ -102,6 +104,7 @@ class LanceResponder:
         return ProxyResult(
             text=result.response,
             route=result.route,
+            reason=result.reason,
             distribution_before=result.distribution_before,
             distribution_after=result.distribution_after if refined else None,
             refined_prompt=result.refined_prompt if refined else None,

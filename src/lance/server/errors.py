@@ -6,9 +6,10 @@ Every failure the server answers has the body OpenAI clients already parse::
 
     400 invalid_request_error   bad JSON, wrong types, empty or unknown-role messages
     401 invalid_request_error   missing or wrong API key (code invalid_api_key)
+    403 permission_error        /v1/lance/assess on a server without server.expose_risk
     404/405                     unknown path or method
     413 invalid_request_error   body larger than server.max_body_bytes
-    429 rate_limit_error        every slot and queue place taken
+    429 rate_limit_error        every slot and queue place taken, or a key's assess budget spent
     502 upstream_error          upstream unreachable or answered garbage
     504 upstream_error          upstream or pipeline slower than the timeout
     500 server_error            a bug; details only in the log (and with debug on)
@@ -145,9 +146,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, desc in {
         400: "Invalid request (bad JSON, wrong types, empty or unknown-role messages)",
         401: "Missing or invalid API key",
+        403: "Risk assessment not exposed by this server (server.expose_risk)",
         404: "Unknown path or model",
         413: "Request body too large",
-        429: "Server busy: every slot and queue place is taken",
+        429: "Server busy (every slot and queue place taken) or a key's assessments per minute spent",
         500: "Internal error",
         501: "Not available on this server (e.g. no assessor)",
         502: "Upstream model unreachable or unusable",
