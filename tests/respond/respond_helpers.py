@@ -16,10 +16,14 @@ class Recording(ChatModel):
         self.inner = inner
         self.name = f"recording:{inner.name}"
         self.calls: list[list[Message]] = []
+        #: What the model answered, call by call.
+        self.outputs: list[str] = []
 
     def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
         self.calls.append(list(messages))
-        return self.inner._generate(messages, params)
+        out = self.inner._generate(messages, params)
+        self.outputs.append(out.text)
+        return out
 
     def received(self) -> list[str]:
         """The last user turn of every call."""
@@ -27,3 +31,12 @@ class Recording(ChatModel):
 
     def saw(self, text: str) -> bool:
         return any(text in m.content for c in self.calls for m in c)
+
+    def saw_loosely(self, text: str) -> bool:
+        """``text`` in any message of any call, ignoring case and runs of whitespace (any role)."""
+        needle = loose(text)
+        return any(needle in loose(m.content) for c in self.calls for m in c)
+
+
+def loose(text: str) -> str:
+    return " ".join(text.lower().split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lance.backends.base import ChatModel
 from lance.judges.lexical import TemplateRefusalDetector
+from lance.judges.refusal import is_template_refusal
 from lance.respond.refusal import constructed_refusal, request_summary, safe_alternative, write_refusal
 from lance.taxonomy import load_taxonomy
 
@@ -57,4 +58,6 @@ def test_llm_refusal_from_real_model_is_natural_and_never_sees_the_prompt(
     assert err is None and calls == 1 and usage.total_tokens > 0
     assert not rec.saw(prompt) and not rec.saw("pipe bomb")
     assert 6 <= len(text.split()) <= 90
-    assert text != "I cannot fulfill this request."
+    # natural, not canned: neither the shipped lexical detector nor the embedding detector reads a template
+    assert not TemplateRefusalDetector().detect(prompt, text), text
+    assert not is_template_refusal(text, prompt), text
