@@ -28,7 +28,7 @@ from lance.errors import BackendTimeout
 from lance.judges.lexical import TemplateRefusalDetector
 from lance.judges.refusal import is_template_refusal
 from lance.judges.safety import default_safety_judge
-from lance.refine.prompts import REFINER_SYSTEM
+from lance.refine.prompts import ADAPTER_REFUSE, ADAPTER_REWRITE, REFINER_SYSTEM
 from lance.respond.refusal import REFUSAL_SYSTEM
 
 from respond_helpers import FAST, Recording, loose
@@ -57,7 +57,7 @@ BAD_REWRITES = {
     "drops the meaning": "What is the capital of France?",
 }
 #: The openings of the texts that steer the refiner and the refusal writer: a client must never see them.
-INTERNALS = [REFINER_SYSTEM[:60], REFUSAL_SYSTEM[:60]]
+INTERNALS = [REFINER_SYSTEM[:60], REFUSAL_SYSTEM[:60], ADAPTER_REWRITE, ADAPTER_REFUSE]
 
 
 class Outcome(NamedTuple):
@@ -144,9 +144,10 @@ def scripted_refiner(rewrite: str) -> ScriptedChatModel:
     """
 
     def reply(messages: list[Message]) -> str:
-        if messages and messages[0].role == "system" and messages[0].content == REFINER_SYSTEM:
-            return rewrite
-        return "I can't help with getting into someone else's account, but I can explain how to secure your own."
+        # the refusal writer's calls (few-shot or adapter prompt) get a refusal; every other call is a rewrite
+        if messages[0].content == REFUSAL_SYSTEM or messages[-1].content.startswith(ADAPTER_REFUSE):
+            return "I can't help with getting into someone else's account, but I can explain how to secure your own."
+        return rewrite
 
     return ScriptedChatModel(reply)
 
