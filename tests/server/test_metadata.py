@@ -116,5 +116,8 @@ def test_expose_options_are_independent() -> None:
     neither = lance_meta(res, ServerConfig())
     assert only_prompt["refined_prompt"] == "safer" and "gradients" not in only_prompt
     assert only_grads["gradients"] == [{"g": 1}] and "refined_prompt" not in only_grads
-    assert not {"refined_prompt", "gradients", "trajectory"} & set(neither)
-    assert "text" not in neither["distribution"]["after"]  # the after-text is the refined prompt
+    assert not {"refined_prompt", "gradients", "trajectory", "distribution"} & set(neither)
+    only_risk = lance_meta(res, ServerConfig(expose_risk=True))
+    assert only_risk["distribution"]["after"]["risk"] == d.risk
+    assert not {"refined_prompt", "gradients", "trajectory"} & set(only_risk)
+    assert "text" not in only_risk["distribution"]["after"]  # the after-text is the refined prompt
