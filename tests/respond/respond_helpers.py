@@ -18,10 +18,14 @@ class Recording(ChatModel):
         # LANCE's own refiner stays recognisable (and so is prompted in its trained format)
         self.trained_format = getattr(inner, "trained_format", None)
         self.calls: list[list[Message]] = []
+        #: What the model answered, call by call.
+        self.outputs: list[str] = []
 
     def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
         self.calls.append(list(messages))
-        return self.inner._generate(messages, params)
+        out = self.inner._generate(messages, params)
+        self.outputs.append(out.text)
+        return out
 
     def received(self) -> list[str]:
         """The last user turn of every call."""
@@ -29,3 +33,12 @@ class Recording(ChatModel):
 
     def saw(self, text: str) -> bool:
         return any(text in m.content for c in self.calls for m in c)
+
+    def saw_loosely(self, text: str) -> bool:
+        """``text`` in any message of any call, ignoring case and runs of whitespace (any role)."""
+        needle = loose(text)
+        return any(needle in loose(m.content) for c in self.calls for m in c)
+
+
+def loose(text: str) -> str:
+    return " ".join(text.lower().split())

@@ -14,6 +14,8 @@ from lance.respond.refusal import (
     request_summary,
     write_refusal,
 )
+from lance.judges.lexical import TemplateRefusalDetector
+from lance.judges.refusal import is_template_refusal
 from lance.taxonomy import load_taxonomy
 
 from respond_helpers import Recording
@@ -62,6 +64,9 @@ def test_own_model_writes_refusals_that_fit_and_do_not_quote_the_request(own_ref
         written.append(by_model)
         if by_model:
             assert text != constructed_refusal(p, [c], TAX) and 6 <= len(text.split()) <= 90
+            # natural, not canned: neither the lexical detector nor the embedding detector reads a template
+            assert not TemplateRefusalDetector().detect(p, text), text
+            assert not is_template_refusal(text, p), text
     assert sum(written) >= 3, written  # the trained writer, not the fallback, for most requests
 
 

@@ -35,7 +35,8 @@ def lance_pipeline(recorder: RecordingChatModel) -> Iterator[Lance]:
 
 @pytest.fixture(scope="session")
 def lance_http(lance_pipeline: Lance) -> Iterator[ThreadServer]:
-    """The proxy (real pipeline, embedded model) on a loopback port, key ``KEY`` required."""
-    app = create_app(lance_pipeline, ServerConfig(api_keys=(KEY,), max_tokens_cap=MAX_TOKENS))
+    """The proxy (real pipeline, embedded model) on a loopback port, key ``KEY`` required, risk exposed
+    (so the tests can read the distributions; the default, hidden, is tested in test_safe_defaults.py)."""
+    app = create_app(lance_pipeline, ServerConfig(api_keys=(KEY,), max_tokens_cap=MAX_TOKENS, expose_risk=True))
     with ThreadServer(app) as server:
         yield server

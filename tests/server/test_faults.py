@@ -41,7 +41,7 @@ def proxy_for(base_url: str, lance_pipeline: Lance, **http: Any) -> tuple[Thread
     # the per-request parameters carry backend.timeout, so it must match the client's
     settings = make_settings(timeout=opts["timeout"])
     lance = Lance(settings, target=target, refiner=target, assessor=lance_pipeline.pipeline.assessor)
-    return ThreadServer(create_app(lance, ServerConfig(api_keys=(KEY,)))), lance
+    return ThreadServer(create_app(lance, ServerConfig(api_keys=(KEY,), expose_risk=True))), lance
 
 
 def assert_upstream_error(resp: httpx.Response, status: int, code: str) -> None:

@@ -68,14 +68,27 @@ def test_refiner_internals_never_reach_the_client(harmful: tuple[httpx.Response,
             elif "Problem:" in m.content:
                 secrets.add(m.content)  # the whole refiner turn (request + gradient)
                 secrets.add(m.content.split("Problem:", 1)[1].strip())  # the rendered gradient
-    body = resp.text
-    leaked = [s[:60] for s in secrets if len(s.strip()) >= 16 and s.strip() in body]
+    # Search what the client reads, the decoded JSON: in the raw body, quotes, newlines and
+    # non-ASCII characters are escaped, so a leaked multi-line instruction would not match there.
+    readable = "\n".join(strings(resp.json()))
+    leaked = [s[:60] for s in secrets if len(s.strip()) >= 16 and s.strip() in readable]
     assert not leaked
-    lance_field = str(resp.json()["lance"])
+    lance_text = "\n".join(strings(resp.json()["lance"]))
     for _, _, out in refiner_calls:  # rewrites (the refined prompt among them) stay out of the metadata
         if len(out.text.strip()) >= 16:
-            assert out.text.strip() not in lance_field
+            assert out.text.strip() not in lance_text
     assert "refined_prompt" not in resp.json()["lance"] and "gradients" not in resp.json()["lance"]
+
+
+def strings(value: Any) -> list[str]:
+    """Every string in decoded JSON, keys included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
 
 
 def test_debug_server_exposes_refined_prompt_gradients_and_trajectory(lance_pipeline: Lance) -> None:
@@ -103,5 +116,8 @@ def test_expose_options_are_independent() -> None:
     neither = lance_meta(res, ServerConfig())
     assert only_prompt["refined_prompt"] == "safer" and "gradients" not in only_prompt
     assert only_grads["gradients"] == [{"g": 1}] and "refined_prompt" not in only_grads
-    assert not {"refined_prompt", "gradients", "trajectory"} & set(neither)
-    assert "text" not in neither["distribution"]["after"]  # the after-text is the refined prompt
+    assert not {"refined_prompt", "gradients", "trajectory", "distribution"} & set(neither)
+    only_risk = lance_meta(res, ServerConfig(expose_risk=True))
+    assert only_risk["distribution"]["after"]["risk"] == d.risk
+    assert not {"refined_prompt", "gradients", "trajectory"} & set(only_risk)
+    assert "text" not in only_risk["distribution"]["after"]  # the after-text is the refined prompt

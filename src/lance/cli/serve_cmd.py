@@ -25,7 +25,23 @@ def serve(
     max_concurrency: Annotated[Optional[int], typer.Option(help="Requests processed at once.")] = None,
     max_queue: Annotated[Optional[int], typer.Option(help="Requests allowed to wait; more get 429.")] = None,
     request_timeout: Annotated[Optional[float], typer.Option(help="Seconds per request before 504.")] = None,
-    max_tokens_cap: Annotated[Optional[int], typer.Option(help="Upper bound on a request's max_tokens.")] = None,
+    max_tokens_cap: Annotated[
+        Optional[int], typer.Option(help="Upper bound on a request's max_tokens (server.max_tokens_cap; default 1024).")
+    ] = None,
+    allow_unauthenticated: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--allow-unauthenticated",
+            help="Serve a non-loopback --host without any API key (refused otherwise; server.allow_unauthenticated).",
+        ),
+    ] = None,
+    expose_risk: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--expose-risk",
+            help="Send risk distributions in the lance field and answer /v1/lance/assess (server.expose_risk).",
+        ),
+    ] = None,
     expose_refined_prompt: Annotated[
         Optional[bool], typer.Option("--expose-refined-prompt", help="Show the refined prompt in the lance field.")
     ] = None,
@@ -48,7 +64,7 @@ def serve(
     """Serve the OpenAI chat-completions API at http://HOST:PORT/v1 with LANCE in front of the backend."""
     from lance.lance import Lance
     from lance.server.app import create_app
-    from lance.config.server import server_config
+    from lance.config.server import check_exposure, is_loopback, server_config
     from lance.server.run import limit_cpu
     from lance.server.run import serve as run_server
 
@@ -66,7 +82,10 @@ def serve(
         expose_gradients=expose_gradients,
         debug=server_debug,
         ui=ui,
+        allow_unauthenticated=allow_unauthenticated,
+        expose_risk=expose_risk,
     )
+    check_exposure(config)  # before any model loads: a refused start costs nothing
     limit_cpu(config)
     models, backend = _build(settings, passthrough, config.refine_slots, config.refine_defer_s)
     try:
@@ -75,6 +94,12 @@ def serve(
                 backend.assess("warm-up")  # load the encoder and assessor before accepting traffic
             app = create_app(backend, config)
         auth = f"{len(config.api_keys)} API key(s)" if config.api_keys else "no API key"
+        if not config.api_keys and not is_loopback(config.host):
+            err_console.print(
+                f"[bold yellow]warning:[/] serving {config.host} with no API key (--allow-unauthenticated): "
+                "anyone who can reach the port can use the model",
+                highlight=False,
+            )
         err_console.print(
             f"LANCE serving {app.state.responder.name} on http://{config.host}:{config.port}/v1 ({auth}; Ctrl-C to stop)",
             highlight=False,

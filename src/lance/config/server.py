@@ -13,12 +13,17 @@
       metrics: true                      # Prometheus text format at /metrics
       log_prompts: false                 # the decision log line carries the prompt text only when true
       ui: true                           # the operator's audit page at /ui (behind the keys when keys are set)
+      allow_unauthenticated: false       # a non-loopback host without api_keys refuses to start unless true
+      expose_risk: false                 # risk distributions in responses and /v1/lance/assess (opt-in)
+      rate_limit_per_minute: 60          # texts a key may assess per minute at /v1/lance/assess (null: no limit)
+      max_tokens_cap: 1024               # upper bound on a request's max_tokens (null: no cap)
 
 Secrets never appear in ``repr`` so a logged config does not leak them.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -47,8 +52,9 @@ class ServerConfig(BaseModel):
     max_queue: int = Field(default=32, ge=0)
     #: Seconds one request may take end to end before it is answered with 504.
     request_timeout: float = Field(default=300.0, gt=0)
-    #: Upper bound on a request's ``max_tokens`` (protects the upstream); ``None`` = no cap.
-    max_tokens_cap: int | None = Field(default=None, ge=1)
+    #: Upper bound on a request's ``max_tokens``; larger asks are cut to it (``None`` = no cap).
+    #: On by default so one request cannot hold the upstream for thousands of tokens.
+    max_tokens_cap: int | None = Field(default=1024, ge=1)
     #: Model id shown in ``/v1/models`` and in responses; ``None`` = ``lance/<target backend name>``.
     model_name: str | None = None
     #: Put the refined prompt into the ``lance`` field of responses.
@@ -79,6 +85,17 @@ class ServerConfig(BaseModel):
     recent_requests: int = Field(default=100, ge=1, le=10_000)
     #: Put prompt text into the decision log line and the recent-requests view; off, prompts are never kept.
     log_prompts: bool = False
+    #: Serve a non-loopback host with no ``api_keys`` anyway. Off: ``lance serve`` refuses to start
+    #: (``check_exposure``), since anyone who reaches the port could use the model and probe the gate.
+    allow_unauthenticated: bool = False
+    #: Send risk distributions to clients: in the chat ``lance`` field and from ``/v1/lance/assess``.
+    #: Off by default: per-category probabilities are an oracle for tuning prompts that evade the gate,
+    #: so the field keeps route and a number-free reason, and ``/v1/lance/assess`` answers 403.
+    expose_risk: bool = False
+    #: Texts one key (one client address when no keys are set) may assess per minute at
+    #: ``/v1/lance/assess``; more get 429 with ``Retry-After``. ``None`` = no limit. Chat requests
+    #: are not counted: each costs a model call and admission already bounds them.
+    rate_limit_per_minute: int | None = Field(default=60, ge=1)
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -98,8 +115,37 @@ class ServerConfig(BaseModel):
     def show_gradients(self) -> bool:
         return self.expose_gradients or self.debug
 
+    @property
+    def show_risk(self) -> bool:
+        return self.expose_risk or self.debug
+
     def key_values(self) -> tuple[str, ...]:
         return tuple(k.get_secret_value() for k in self.api_keys)
+
+
+def is_loopback(host: str) -> bool:
+    """True only for hosts that provably accept local connections alone (``localhost``, 127/8, ``::1``).
+
+    Any other name might resolve to a public interface, so it counts as exposed.
+    """
+    name = host.strip().strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(config: ServerConfig) -> None:
+    """Refuse (``ConfigError``) to serve a non-loopback host without API keys unless explicitly allowed."""
+    if config.api_keys or config.allow_unauthenticated or is_loopback(config.host):
+        return
+    raise ConfigError(
+        f"refusing to serve on {config.host} without an API key: anyone who can reach the port could use the "
+        "model and probe the gate. Set a key (--api-key, server.api_keys or LANCE_API_KEYS), listen on "
+        "127.0.0.1, or pass --allow-unauthenticated (server.allow_unauthenticated: true) to serve openly on purpose"
+    )
 
 
 def server_config(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections import Counter
@@ -44,6 +45,7 @@ from lance.server.metrics import ServerMetrics
 from lance.server.observe import ObserveMiddleware, trace_of
 from lance.server.recent import RecentRequests, recorded
 from lance.server.request_id import HEADER as REQUEST_ID_HEADER
+from lance.server.ratelimit import RateLimit
 from lance.server.schemas import (
     AssessItem,
     AssessRequest,
@@ -89,17 +91,30 @@ def _dump(items: Any) -> Any:
     return items
 
 
+#: What a route reason may carry that a client must not see when risk is hidden: probabilities and
+#: thresholds (decimals, percentages), and from a backend error's text, URLs and file paths.
+_HIDDEN = re.compile(r"\w+://\S+|(?<![\w)])/[\w.~-]+(?:/[\w.~-]+)+|\d*\.\d+%?|\d+%")
+
+
+def public_reason(reason: str) -> str:
+    """The route's reason with probabilities, URLs and paths masked, for servers that keep risk to themselves."""
+    return _HIDDEN.sub("…", reason)
+
+
 def lance_meta(result: ProxyResult, config: ServerConfig) -> dict[str, Any]:
-    """The ``lance`` field: route and risk always; refined prompt, gradients, trajectory only when configured."""
+    """The ``lance`` field: route and reason always; distributions only with ``expose_risk``;
+    refined prompt, gradients, trajectory only when configured."""
     meta: dict[str, Any] = {
         "route": result.route,
+        "reason": result.reason if config.show_risk else public_reason(result.reason),
         "refined": result.refined,
-        "distribution": {
-            "before": _distribution(result.distribution_before),
-            "after": _distribution(result.distribution_after) if result.refined else None,
-        },
         "llm_calls": result.llm_calls,
     }
+    if config.show_risk:
+        meta["distribution"] = {
+            "before": _distribution(result.distribution_before),
+            "after": _distribution(result.distribution_after) if result.refined else None,
+        }
     if config.show_refined_prompt and result.refined:
         meta["refined_prompt"] = result.refined_prompt
     if config.show_gradients and result.gradients:
@@ -170,6 +185,7 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
     app.state.recent = recent
     #: ``upstream_errors``: answered with an upstream error status; ``degraded``: a fallback answer (``/health``).
     app.state.outcomes = Counter()
+    assess_limit = RateLimit(config.rate_limit_per_minute)
     app.add_middleware(
         GuardMiddleware,  # type: ignore[arg-type]
         api_keys=config.key_values(),
@@ -311,8 +327,16 @@ def create_app(lance: Any, config: ServerConfig | None = None) -> FastAPI:
         return ModelCard(id=model_name, created=started)
 
     @app.post("/v1/lance/assess", response_model=AssessResponse, responses=_ERRORS, summary="Risk distribution of texts")
-    async def assess(req: AssessRequest) -> AssessResponse:
+    async def assess(req: AssessRequest, request: Request) -> AssessResponse:
+        if not config.show_risk:
+            raise APIError(
+                403,
+                "risk assessment is not exposed by this server (the operator can enable it with server.expose_risk)",
+                "permission_error",
+                code="risk_not_exposed",
+            )
         texts = req.texts()
+        assess_limit.take(request, len(texts))
         try:
             dists: list[RiskDistribution] = await run(lambda: responder.assess(texts))
         except AssessmentUnavailable as exc:

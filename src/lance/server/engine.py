@@ -43,6 +43,8 @@ class ProxyResult:
 
     text: str
     route: str = "pass"
+    #: Why the route was taken, in words (``LanceResult.reason``).
+    reason: str = ""
     distribution_before: RiskDistribution | None = None
     #: Set only when the prompt was refined.
     distribution_after: RiskDistribution | None = None
@@ -138,6 +140,7 @@ class LanceResponder:
         proxy = ProxyResult(
             text=result.response,
             route=result.route,
+            reason=result.reason,
             distribution_before=result.distribution_before,
             distribution_after=result.distribution_after if refined else None,
             refined_prompt=result.refined_prompt if refined else None,
@@ -146,7 +149,6 @@ class LanceResponder:
             usage=result.usage,
             llm_calls=result.llm_calls,
             calls=result.calls,
-            reason=result.reason,
             timings=result.timings,
             result=result,
             errors=failed,

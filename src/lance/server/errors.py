@@ -7,9 +7,10 @@ Every failure the server answers has the body OpenAI clients already parse::
     400 invalid_request_error   bad JSON, wrong types, empty or unknown-role messages, invalid
                                 Unicode, ``tools``; a prompt longer than the model's context
     401 invalid_request_error   missing or wrong API key (code invalid_api_key)
+    403 permission_error        /v1/lance/assess on a server without server.expose_risk
     404/405                     unknown path or method
     413 invalid_request_error   body larger than server.max_body_bytes
-    429 rate_limit_error        every slot and queue place taken, or the upstream answered 429
+    429 rate_limit_error        every slot and queue place taken, a key's assess budget spent, or the upstream answered 429
     502 upstream_error          upstream unreachable or answered garbage
     504 upstream_error          upstream or pipeline slower than the timeout (the request's budget)
     500 server_error            a bug; details only in the log (and with debug on)
@@ -161,9 +162,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "Invalid request (bad JSON, wrong types, empty or unknown-role messages, invalid Unicode, tools, "
         "a prompt longer than the model's context)",
         401: "Missing or invalid API key",
+        403: "Risk assessment not exposed by this server (server.expose_risk)",
         404: "Unknown path or model",
         413: "Request body too large",
-        429: "Server busy (every slot and queue place taken) or the upstream rate limiting (its Retry-After passed on)",
+        429: "Server busy (every slot and queue place taken), a key's assessments per minute spent, or the upstream rate limiting (its Retry-After passed on)",
         500: "Internal error",
         501: "Not available on this server (e.g. no assessor)",
         502: "Upstream model unreachable or unusable",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 
-from lance.config.server import ServerConfig
+from lance.config.server import ServerConfig, check_exposure
 
 
 def limit_cpu(config: ServerConfig) -> None:
@@ -28,7 +28,12 @@ def limit_cpu(config: ServerConfig) -> None:
 
 
 def serve(app: FastAPI, config: ServerConfig, *, log_level: str = "info") -> None:
-    """Serve ``app`` on ``config.host:config.port`` until a shutdown signal (blocking)."""
+    """Serve ``app`` on ``config.host:config.port`` until a shutdown signal (blocking).
+
+    Refuses (``ConfigError``) a non-loopback host without API keys unless ``allow_unauthenticated``.
+    """
+
+    check_exposure(config)
     from lance.server.decision_log import log_decisions_to_stderr
 
     log_decisions_to_stderr()  # one JSON line per chat request, beside uvicorn's log

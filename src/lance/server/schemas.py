@@ -187,8 +187,11 @@ class LanceMeta(BaseModel):
     """LANCE's extra ``lance`` field: how the request was handled."""
 
     route: str
+    #: Why the route was taken; probabilities masked unless ``server.expose_risk``.
+    reason: str = ""
     refined: bool
-    distribution: DistributionPair
+    #: Only with ``server.expose_risk`` (or ``server.debug``).
+    distribution: DistributionPair | None = None
     llm_calls: int
     #: Only with ``server.expose_refined_prompt`` or ``server.debug``.
     refined_prompt: str | None = None
