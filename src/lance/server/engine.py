@@ -56,8 +56,6 @@ class ProxyResult:
     #: The request's LLM calls as events (``lance.backends.events.CallEvent``).
     calls: Sequence[Any] = ()
     finish_reason: str = "stop"
-    #: Why the route was taken, in words (``LanceResult.reason``).
-    reason: str = ""
     #: Wall seconds per pipeline stage that ran (``LanceResult.timings``).
     timings: Mapping[str, float] = field(default_factory=dict)
     #: The pipeline's full ``LanceResult`` (``LanceResponder`` only), for the operator's audit page.
