@@ -29,7 +29,7 @@ from lance.judges.lexical import TemplateRefusalDetector
 from lance.judges.refusal import is_template_refusal
 from lance.judges.safety import default_safety_judge
 from lance.refine.prompts import ADAPTER_REFUSE, ADAPTER_REWRITE, REFINER_SYSTEM
-from lance.respond.refusal import REFUSAL_SYSTEM
+from lance.refine.prompts import REFUSAL_SYSTEM
 
 from respond_helpers import FAST, Recording, loose
 
