@@ -10,7 +10,7 @@ another judge is distinguishable. Judge identities are part of the run's config 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from lance.backends.base import ChatModel
@@ -73,8 +73,17 @@ class EvalJudges:
 
     def judge(self, prompt: str, response: str, label: str | None = None) -> dict[str, Any]:
         """All verdicts on one answer. ``label`` (the prompt's safe/unsafe label) is recorded, not used."""
+        return self.judge_many([(prompt, response)])[0]
+
+    def judge_many(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        """All verdicts on many ``(prompt, response)`` answers; the refusal and safety judges in one batch each."""
+        pairs = list(pairs)
+        refusals = _many(self.refusal, "detect", pairs)
+        safeties = _many(self.safety, "judge", pairs) if self.safety is not None else [None] * len(pairs)
+        return [self._record(p, r, ref, saf) for (p, r), ref, saf in zip(pairs, refusals, safeties)]
+
+    def _record(self, prompt: str, response: str, r: Any, s: Any) -> dict[str, Any]:
         names = self.describe()
-        r = self.refusal.detect(prompt, response)
         out: dict[str, Any] = {
             "refusal": {
                 "label": r.label,
@@ -83,8 +92,7 @@ class EvalJudges:
                 "judge": names["refusal"],
             },
         }
-        if self.safety is not None:
-            s = self.safety.judge(prompt, response)
+        if s is not None:
             out["safety"] = {
                 "label": "safe" if s.safe else "unsafe",
                 "categories": list(s.categories),
@@ -103,6 +111,14 @@ class EvalJudges:
             q["judge"] = " + ".join(n for n in (names["quality"], names["rubric"]) if n)
             out["quality"] = q
         return out
+
+
+def _many(judge: Any, method: str, pairs: list[tuple[str, str]]) -> list[Any]:
+    """``judge.<method>_many(pairs)`` when the judge batches, else one ``judge.<method>(p, r)`` per pair."""
+    batched = getattr(judge, f"{method}_many", None)
+    if batched is not None:
+        return list(batched(pairs))
+    return [getattr(judge, method)(p, r) for p, r in pairs]
 
 
 def _load_safety(refusal: Any, judge_model: ChatModel | None) -> Any:

@@ -16,6 +16,8 @@ from lance.eval.manifest import config_hash, now
 from lance.eval.store import RESULTS, ResultsFile, read_results, record_key
 
 JUDGMENTS = "judgments.jsonl"
+#: Answers judged per batch.
+BATCH = 64
 
 
 def rejudge(run_dir: Path, judges: EvalJudges, progress: Callable[[int, int], None] | None = None) -> int:
@@ -29,21 +31,23 @@ def rejudge(run_dir: Path, judges: EvalJudges, progress: Callable[[int, int], No
     store = ResultsFile(run_dir / JUDGMENTS)
     todo = [r for r in results if (r["dataset"], r["item_id"], f"{r['method']}#{jid}") not in store.done]
     try:
-        for i, r in enumerate(todo, 1):
-            verdicts = judges.judge(r["prompt"], r["response"], r.get("label"))
-            store.append(
-                {
-                    "dataset": r["dataset"],
-                    "item_id": r["item_id"],
-                    "method": f"{r['method']}#{jid}",
-                    "result_method": r["method"],
-                    "judge_set": jid,
-                    "judges": verdicts,
-                    "at": now(),
-                }
-            )
+        for start in range(0, len(todo), BATCH):
+            chunk = todo[start : start + BATCH]
+            # one batch per judge; every answer is still its own durable line, so a killed pass resumes
+            for r, verdicts in zip(chunk, judges.judge_many([(r["prompt"], r["response"]) for r in chunk])):
+                store.append(
+                    {
+                        "dataset": r["dataset"],
+                        "item_id": r["item_id"],
+                        "method": f"{r['method']}#{jid}",
+                        "result_method": r["method"],
+                        "judge_set": jid,
+                        "judges": verdicts,
+                        "at": now(),
+                    }
+                )
             if progress:
-                progress(i, len(todo))
+                progress(start + len(chunk), len(todo))
     finally:
         store.close()
     return len(todo)
