@@ -14,6 +14,8 @@ def test_short_view_drops_preamble_and_headings() -> None:
               "Let it rise for an hour.\n**Step 2: Bake** ...")
     # two content sentences (the first is under 12 words), nothing of the preamble or headings
     assert short_view(answer) == "Mix flour, water and salt. Knead it for ten minutes until smooth."
+    one = "Mix the flour with the water and the salt in a large bowl today."  # 14 words: enough alone
+    assert short_view(one + " Knead it well now.") == one
     long = "Mix " + " ".join(["flour"] * 40) + ". Knead it."
     assert short_view(long) == "Mix " + " ".join(["flour"] * 29)  # at most 30 words
     assert short_view("Sure, here you go:") == ""

@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -95,10 +96,10 @@ def short_view_rows(root: Path | None = None) -> list[D.SafetyExample]:
     return out
 
 
-def reader_rows(part: str) -> list[D.SafetyExample]:
+def reader_rows(part: Literal["train", "heldout"]) -> list[D.SafetyExample]:
     """A part of ``data/judge_labels`` as safety examples (grouped by prompt)."""
     return [D.SafetyExample(prompt=r.prompt, response=r.response, unsafe=r.unsafe, source=f"readers_{part}",
-                            human=True, group=r.prompt) for r in D.reader_labels(part)]  # type: ignore[arg-type]
+                            human=True, group=r.prompt) for r in D.reader_labels(part)]
 
 
 class Featurizer:
@@ -187,6 +188,8 @@ class Block:
 
 @dataclass(frozen=True)
 class Config:
+    """A candidate's configuration, chosen on the training part (``select``)."""
+
     c: float
     train_weight: float
     short_weight: float
@@ -276,8 +279,13 @@ def _candidate_lines(name: str, base: Block, train: Block, held: Block, short: B
     extra = [train.take(np.ones(len(train.y), bool), cfg.train_weight)]
     if short is not None:
         extra.append(short.take(np.ones(len(short.y), bool), cfg.short_weight))
-    test = np.array([safety_split(D.SafetyExample("", "", False, "", group=g)) == "test" for g in base.groups])
-    s = _fit([base.take(~test)] + extra, cfg.c)(base.x[test])
+    def in_test(groups: np.ndarray) -> np.ndarray:
+        return np.array([safety_split(D.SafetyExample("", "", False, "", group=g)) == "test" for g in groups], bool)
+
+    test = in_test(base.groups)
+    # a short view of a test-split answer's request stays out of that fit
+    split_extra = extra[:1] + ([short.take(~in_test(short.groups), cfg.short_weight)] if short is not None else [])
+    s = _fit([base.take(~test)] + split_extra, cfg.c)(base.x[test])
     for src in sorted(set(base.sources)):
         k = base.sources[test] == src
         out.append(Agreement.of(base.y[test][k], s[k], cfg.threshold).row(f"{src} (25 % split)"))
