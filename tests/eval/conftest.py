@@ -19,6 +19,8 @@ class CountingModel(ChatModel):
         self.inner = inner
         self.name = inner.name
         self.calls = 0
+        # LANCE's own refiner stays recognisable (and so is prompted in its trained format)
+        self.trained_format = getattr(inner, "trained_format", None)
 
     def _generate(self, messages: list[Message], params: GenerateParams) -> Completion:
         self.calls += 1
@@ -35,3 +37,9 @@ def le_assessor() -> object:
 @pytest.fixture()
 def counting(embedded_model: ChatModel) -> CountingModel:
     return CountingModel(embedded_model)
+
+
+@pytest.fixture()
+def counting_refiner(own_refiner: ChatModel) -> CountingModel:
+    """LANCE's own refinement model (the default refiner), counted."""
+    return CountingModel(own_refiner)

@@ -36,12 +36,16 @@ def test_an_upstream_killed_mid_run_leaves_errors_that_a_rerun_retries(tmp_path:
     prompts = tmp_path / "ops.jsonl"
     prompts.write_text("\n".join(PROMPTS) + "\n", encoding="utf-8")
     out = tmp_path / "run"
-    settings = LanceSettings(pipeline=FAST)
     args = EvalArgs(datasets=[], files=[prompts], methods=[",".join(METHODS)], max_tokens=4, judge=False, concurrency=1)
     total = len(PROMPTS) * len(METHODS)
 
     upstream = LocalLlamaServer(n_threads=2).start()
     target = OpenAICompatChatModel(upstream.base_url, "gemma-3-270m", prompt_format="completion", max_retries=0, timeout=300)
+    # the refiner on the same upstream, so every method of every item needs it (LANCE's own refiner
+    # runs in-process and would answer a refused item without the upstream)
+    refiner = {"kind": "openai", "base_url": upstream.base_url, "model": "gemma-3-270m", "prompt_format": "completion",
+               "max_retries": 0, "timeout": 300}
+    settings = LanceSettings(pipeline=FAST, refiner=refiner)
 
     def kill_after_first(done: int, failed: int) -> None:
         if done == 1 and upstream.proc is not None:
