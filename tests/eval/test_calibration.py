@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import json
 import math
 import os
@@ -149,6 +151,10 @@ def test_the_command_writes_a_fragment_lance_reads_and_a_curve(tmp_path: Path) -
     assert r.returncode == 0, r.stderr
     assert "calibrated" in r.stdout and "held-out half" in r.stdout and "warning" not in r.stderr
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = out.with_suffix(".html").read_text(encoding="utf-8")
+    chosen = load_settings(out).pipeline
+    assert f"<code>safe_threshold</code>: {chosen.safe_threshold:.4f}" in page and "held-out half" in page
+    assert "data:image/png;base64," in page and html.escape(out.read_text(encoding="utf-8").splitlines()[0]) in page
     # the calibration half of the benign file, as the command split it, stays within the budget
     from lance.assess.assessor import default_assessor
     from lance.datasets.user_file import load_prompt_file

@@ -24,6 +24,7 @@ def calibrate(
     split: Annotated[str, typer.Option(help="Built-in sets only: held-out (prompts the packaged gate never trained on: test split of training sets, all of the others), test, or all.")] = "held-out",
     out: Annotated[Path, typer.Option("--out", "-o", help="YAML fragment to write (read it with lance --config).")] = Path("calibration.yaml"),
     plot: Annotated[Optional[Path], typer.Option(help="Trade-off curve PNG (default: --out with .png).")] = None,
+    page: Annotated[Optional[Path], typer.Option("--html", help="HTML page with the operating points, thresholds, fragment and curve (default: --out with .html).")] = None,
     holdout: Annotated[bool, typer.Option("--holdout", help="Calibrate on a seeded half of each set and report the rates on the other half.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the --holdout split.")] = 0,
     penalty: Annotated[float, typer.Option(help="Benign prompts charged per threshold moved, on top of those seen leaving (guards new prompts against thresholds fitted to the sample's gaps; 0 fits the sample).")] = 1.0,
@@ -73,9 +74,16 @@ def calibrate(
     differs = check_fragment(path, cal, settings)
     png = plot or out.with_suffix(".png")
     png.parent.mkdir(parents=True, exist_ok=True)
-    png.write_bytes(tradeoff_png(cal, held))
+    curve = tradeoff_png(cal, held)
+    png.write_bytes(curve)
+    from lance.eval.calibration.page import calibration_page
+
+    html_path = page or out.with_suffix(".html")
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(calibration_page(cal, curve, path.read_text(encoding="utf-8"), held), encoding="utf-8")
     _print(cal, held, taxonomy, settings.pipeline, ben.sources, uns.sources)
-    console.print(f"wrote {path} (use: lance --config {path} serve) and the trade-off curve {png}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {path} (use: lance --config {path} serve), the trade-off curve {png} and the page {html_path}",
+                  highlight=False, soft_wrap=True)
     if differs:
         err_console.print(f"[yellow]warning:[/] reading {path} back gives other {', '.join(differs)} "
                           "(is a LANCE_PIPELINE__* variable set?); the file itself holds the calibrated values", highlight=False, soft_wrap=True)
