@@ -75,8 +75,10 @@ def test_refuse_category_request_never_reaches_the_writer(own_refiner: ChatModel
     g = _gradient(prompt, "S4", "sexual story")
     for style in (AdapterStyle(), FewShotStyle()):
         rec = Recording(own_refiner)
-        write_refusal(prompt, ["S4"], TAX, llm=rec, style=style, gradient=g)
-        assert rec.calls and not rec.saw("sexual story") and not rec.saw(prompt)
+        text, by_model, _, err = write_refusal(prompt, ["S4"], TAX, llm=rec, style=style, gradient=g)
+        assert rec.calls == [] and not by_model and err is None  # no model sees it, not even the writer
+        assert text == constructed_refusal(prompt, ["S4"], TAX) and "child" in text.lower()
+        assert longest_quoted_run(text, prompt) < 3
 
 
 def test_general_llm_refusal_sees_only_a_masked_summary(embedded_model: ChatModel) -> None:

@@ -45,4 +45,4 @@ def test_a_stopped_request_skips_all_but_the_refusal_writer(assessor: object, ta
     assert state.route == "refuse" and state.refusal is not None and state.response
     assert target.calls == []  # a refused prompt reaches no target
     assert [c.role for c in state.calls] == ["refusal_writer"] * len(refiner.calls)
-    assert not refiner.saw("synthesize sarin nerve agent")  # the writer sees a masked summary
+    assert len(refiner.calls) <= 2  # LANCE's own writer: a greedy draft and at most one retry

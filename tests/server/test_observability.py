@@ -64,7 +64,8 @@ class Exchange:
 
 @pytest.fixture(scope="module")
 def exchange(lance_pipeline: Lance) -> Exchange:
-    app = create_app(lance_pipeline, ServerConfig(api_keys=(KEY,), max_tokens_cap=MAX_TOKENS))
+    # expose_risk: the test compares the metrics' top category with the one the response reports
+    app = create_app(lance_pipeline, ServerConfig(api_keys=(KEY,), max_tokens_cap=MAX_TOKENS, expose_risk=True))
     with DecisionLines() as lines, ThreadServer(app) as server:
         before = scrape(server.url, AUTH)
         benign = ask(server.url, BENIGN, headers={"X-Request-ID": "client-benign-1"})
@@ -161,7 +162,8 @@ def test_decision_line_says_what_was_decided_by_which_gate(exchange: Exchange) -
         assert rec["llm_calls"] == meta["llm_calls"] == len(rec["calls"])
         assert rec["gate"] == gate and rec["reason"]
         # the embedded model by the name its calls carry, and the sha256 its package pins
-        assert rec["refiner"] == rec["target"] == f"{rec['calls'][-1]['model']}@sha256:{pinned[:12]}"
+        assert rec["target"] == f"{rec['calls'][-1]['model']}@sha256:{pinned[:12]}"
+        assert rec["refiner"].startswith("lance-refiner@sha256:")  # LANCE's own refiner, by its adapter digest
         t = rec["timings"]
         assert 0 < t["assess"] and 0 < t["answer"] and t["assess"] + t["answer"] <= t["total"]
     assert {c["role"] for c in harmful["calls"]} >= {"refiner", "target"} and "neutralize" in harmful["timings"]

@@ -91,6 +91,8 @@ class AdapterStyle:
         return p.model_copy(update={"temperature": 0.0}) if index == 0 else p
 
     def refusal_messages(self, prompt: str, gradient: TextualGradient | None, category: Category) -> list[Message]:
+        # LANCE's own model runs in-process, like the gate, and was trained on the request: from a masked
+        # summary its drafts fail the checks far more often (measured on the respond tests' prompts)
         request = refusal_request(prompt, gradient, category, max_words=MASKED_WORDS)
         return [Message(role="user", content=adapter_refusal_prompt(request, category.name.lower()))]
 

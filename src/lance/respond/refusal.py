@@ -1,8 +1,9 @@
 """Natural refusals: written for this request, naming what can't be helped with and offering a safe alternative.
 
-The refiner model writes it when allowed (one call): LANCE's own model from the request
-(or, for a ``refuse`` category, a masked summary of it), a general LLM from a masked
-summary only (``refine.styles``). Its draft is checked: length, a refusal and not an
+The refiner model writes it when allowed (one call): LANCE's own model from the request,
+a general LLM from a masked summary only (``refine.styles``). A ``refuse``-action category
+(S4, sexual content with children) is never shown to any model, the writer included: its
+refusal is constructed. Its draft is checked: length, a refusal and not an
 answer, and no run of ``MAX_QUOTED_RUN`` or more of the request's words (a refusal that
 pastes the request back is a template with a slot). The gate's risk is not a check here:
 it scores a text's topic, and a refusal names its topic ("I won't explain how to make a
@@ -107,9 +108,13 @@ def write_refusal(
     The first draft is greedy, later ones sampled at ``params.temperature``.
     """
     fallback = constructed_refusal(prompt, category_ids, taxonomy)
-    if llm is None:
+    cat = _category(category_ids, taxonomy)
+    if llm is None or cat.action == "refuse":
+        # a refuse-action category (S4) reaches no model, not even the writer: asked to decline a request
+        # for sexual content with a child, the 270M writer has offered a "story about a young girl who's
+        # attracted to a man" (docs/pipeline.md)
         return fallback, False, Usage(), None
-    msgs = (style or FewShotStyle()).refusal_messages(prompt, gradient, _category(category_ids, taxonomy))
+    msgs = (style or FewShotStyle()).refusal_messages(prompt, gradient, cat)
     params = params or GenerateParams(temperature=0.7, max_tokens=80)
     usage = Usage()
     for i in range(attempts):
