@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from lance.backends.base import ChatModel, GenerateParams, Usage
 from lance.gradients.gradient import TextualGradient
 from lance.gradients.render import request_summary
+from lance.judges.rigidity import quoted_run as longest_quoted_run
 from lance.refine.styles import FewShotStyle, RefinerStyle
 from lance.taxonomy import Category, Taxonomy
 
 #: A refusal repeating this many consecutive words of the request is rejected.
 MAX_QUOTED_RUN = 7
-_WORD = re.compile(r"[a-z0-9']+")
 
 _OPENERS = (
     "I can't help with requests involving {cat}.",
@@ -61,21 +61,6 @@ def unavailable_message(prompt: str) -> str:
         f'I couldn\'t answer "{summary}" just now: the language model behind me is not responding. '
         "Please try again in a moment."
     )
-
-
-def longest_quoted_run(text: str, request: str) -> int:
-    """The longest run of consecutive request words that the text repeats."""
-    a, b = _WORD.findall(request.lower()), _WORD.findall(text.lower())
-    best = 0
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0] * (len(b) + 1)
-        for j, y in enumerate(b, 1):
-            if x == y:
-                cur[j] = prev[j - 1] + 1
-                best = max(best, cur[j])
-        prev = cur
-    return best
 
 
 def refusal_problem(text: str, request: str) -> str | None:
