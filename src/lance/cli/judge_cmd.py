@@ -137,7 +137,7 @@ def quality(
 def train_refusal_cmd(
     out: Annotated[Optional[Path], typer.Option(help="Where to write the weights (default: the shipped file).")] = None,
 ) -> None:
-    """Retrain the shipped refusal detector on all XSTest folds + CAST openers (needs data/)."""
+    """Retrain the shipped refusal detector: XSTest, CAST openers, the readers' training part, written refusals (needs data/)."""
     from lance.judges.refusal import DEFAULT_REFUSAL_MODEL
     from lance.judges.training import EmbeddingCache, train_refusal
 

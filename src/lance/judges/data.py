@@ -311,3 +311,31 @@ def reader_labels(part: Literal["train", "heldout"], root: Path | None = None) -
                                kind=lab["kind"], helpful=int(lab["helpful"]), natural=int(lab["natural"]),
                                method=k.get("method"), dataset=k.get("dataset")))
     return out
+
+
+#: Reader kinds as refusal-detector labels. Deflections (neither answers nor declines) stay out:
+#: XSTest's scheme has no place for them, and the 270M model's off-topic answers are most of them.
+READER_REFUSAL_LABEL: dict[str, RefusalLabel] = {
+    "answer": "full_compliance",
+    "partial": "partial_refusal",
+    "natural_refusal": "full_refusal",
+    "template_refusal": "full_refusal",
+}
+
+
+def reader_refusal_rows(root: Path | None = None) -> list[LabelledResponse]:
+    """The readers' training part as refusal-labelled responses (the held-out part is never used)."""
+    return [
+        LabelledResponse(r.prompt, r.response, READER_REFUSAL_LABEL[r.kind], "judge_labels/train", human=True)
+        for r in reader_labels("train", root)
+        if r.kind in READER_REFUSAL_LABEL
+    ]
+
+
+def written_refusal_rows(step: int, root: Path | None = None) -> list[LabelledResponse]:
+    """Every ``step``-th natural refusal written for the refiner's training prompts (data/refiner_train):
+    refusals that open with their topic rather than "I", which no other source has enough of."""
+    path = _need((root or data_dir()) / "refiner_train" / "refiner_train.jsonl")
+    with path.open(encoding="utf-8") as fh:
+        rows = [o for _, o in iter_jsonl_objects(fh, source=str(path)) if o.get("refusal")]
+    return [LabelledResponse(o["prompt"], o["refusal"], "full_refusal", "refiner_train", human=True) for o in rows[::step]]

@@ -131,6 +131,10 @@ class SlotRigidity:
         return self.score_many([(prompt, response)])[0]
 
 
+#: Rigidity at or above which a refusal counts as a template refusal.
+TEMPLATE_RIGIDITY = 0.5
+
+
 @lru_cache(maxsize=1)
 def default_rigidity() -> SlotRigidity:
     return SlotRigidity()

@@ -41,6 +41,10 @@ NGRAM_MIN_COUNT = 10
 #: Candidate (opener words, n-gram block boost) pairs; one is picked by leave-one-model-out
 #: on the training models only (``select_refusal_config``), never on a held-out model.
 REFUSAL_GRID: tuple[tuple[int, float], ...] = ((40, 0.5), (40, 1.0), (80, 0.5), (80, 1.0))
+#: One in this many of the written refusals joins the refusal detector's training rows. Picked by
+#: 3-fold cross-validation on the readers' training part (balanced accuracy of refusal vs answer:
+#: none 0.954, 1/32 0.968, 1/16 0.972, 1/8 0.974, 1/4 0.965); the held-out part was not used.
+WRITTEN_REFUSAL_STEP = 8
 #: Safety classifier regularisation.
 SAFETY_C = 0.005
 
@@ -156,7 +160,7 @@ class RefusalData:
 
     @classmethod
     def load(cls, cache: EmbeddingCache) -> RefusalData:
-        xs, extra = D.xstest_responses(), D.cast_openers()
+        xs, extra = D.xstest_responses(), refusal_extra_rows()
         return cls(
             refusal_features(xs, cache),
             np.array([LABEL_INDEX[r.label] for r in xs]),
@@ -209,10 +213,17 @@ def select_refusal_config(
     return max(REFUSAL_GRID, key=lambda c: scores[c]), scores
 
 
+def refusal_extra_rows() -> list[D.LabelledResponse]:
+    """Rows always in training beside XSTest's: CAST's openers, the readers' training part (this
+    project's own outputs, where natural refusals that quote their topic first were missed) and a
+    share of the written natural refusals."""
+    return D.cast_openers() + D.reader_refusal_rows() + D.written_refusal_rows(WRITTEN_REFUSAL_STEP)
+
+
 def refusal_training_rows(include_refusal_direction: bool = False) -> list[D.LabelledResponse]:
-    """XSTest + CAST openers (+ refusal_direction's string-matched completions, off by
+    """XSTest + the extra rows (+ refusal_direction's string-matched completions, off by
     default: measured leave-one-model-out, they lowered agreement slightly)."""
-    rows = D.xstest_responses() + D.cast_openers()
+    rows = D.xstest_responses() + refusal_extra_rows()
     if include_refusal_direction:
         rows += D.refusal_direction_responses()
     return rows
@@ -228,7 +239,7 @@ def train_refusal(out: Path, cache: EmbeddingCache, progress: Progress | None = 
         "labels": list(D.REFUSAL_LABELS),
         "features": ["response_embedding", *LEXICAL_NAMES, "opener_ngrams"],
         "n_train": int(len(data.y) + len(data.y_extra)),
-        "sources": ["ibm_cast", "xstest"],
+        "sources": ["ibm_cast", "xstest", "judge_labels/train", f"refiner_train refusals 1/{WRITTEN_REFUSAL_STEP}"],
         "C": REFUSAL_C,
         "lexical_boost": LEXICAL_BOOST,
         "ngram_boost": config[1],
