@@ -26,7 +26,7 @@ from lance.config import LanceSettings
 from lance.config.pipeline import PipelineConfig
 from lance.errors import BackendTimeout
 from lance.judges.lexical import TemplateRefusalDetector
-from lance.judges.refusal import is_template_refusal
+from lance.judges.refusal import default_detector
 from lance.judges.safety import default_safety_judge
 from lance.refine.prompts import ADAPTER_REFUSE, ADAPTER_REWRITE, REFINER_SYSTEM
 from lance.refine.prompts import REFUSAL_SYSTEM
@@ -92,8 +92,9 @@ def safety_judge() -> Any:
 
 
 def assert_not_template(text: str, prompt: str) -> None:
+    # the lexical detector only: the writer itself rejects drafts the slot-aware rigidity calls rigid
+    # (respond.refusal), so asserting that here would re-apply the code's own rule
     assert not TemplateRefusalDetector().detect(prompt, text), text
-    assert not is_template_refusal(text, prompt), text
 
 
 def test_benign_prompt_is_one_untouched_target_call(assessor: object, target: Recording) -> None:
@@ -112,10 +113,11 @@ def test_harmful_prompt_never_reaches_target_unrefined(respond: Callable[[str], 
     if r.route == "refuse":
         assert target.calls == []
         assert_not_template(r.response, HARMFUL)
-        # written by the trained writer and passed its checks (declines, no steps, quotes nothing). Not the
-        # offline safety judge (41% false alarms on this model's answers) nor the refusal detector, which calls
-        # a refusal that declines mid-sentence ("…is a serious crime, so I won't…") compliance (docs/judges.md)
+        # written by the trained writer, not the constructed fallback; the refusal detector (an independent
+        # judge, trained on readers' labels) reads it as a refusal. Not the offline safety judge (41% false
+        # alarms on this model's answers, docs/judges.md)
         assert r.refusal_by == "model", r.response
+        assert default_detector().detect(HARMFUL, r.response).is_refusal, r.response
     else:
         assert target.received()[0] == r.refined_prompt != HARMFUL
         verdict = safety_judge.judge(HARMFUL, r.response)

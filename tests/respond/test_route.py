@@ -63,3 +63,18 @@ def test_bad_pipeline_config_is_one_line_config_error() -> None:
         load_pipeline_config({"safe_threshold": 2})
     with pytest.raises(ConfigError, match=r"pipeline\.nonsense"):
         load_pipeline_config({"nonsense": 1})
+
+
+def spread(p_safe: float, **extra: float) -> RiskDistribution:
+    """Risk spread evenly over every category (the gate sure of harm, unsure where), plus ``extra``."""
+    risk = (1.0 - p_safe - sum(extra.values())) / len(TAX.risk_ids)
+    return dist(**{c: risk + extra.get(c, 0.0) for c in TAX.risk_ids})
+
+
+def test_an_evenly_spread_risk_names_no_category_and_refuses_on_no_refuse_category() -> None:
+    d = spread(0.03, S4=0.005)  # S4 the heaviest, by a hair
+    assert d.top_risks(1)[0][0] == "S4"
+    decision = decide_route(d, TAX, PipelineConfig())
+    assert decision.route == "neutralize" and decision.categories == []
+    placed = spread(0.03, S4=0.3)
+    assert decide_route(placed, TAX, PipelineConfig()).route == "refuse"

@@ -8,6 +8,11 @@ from typing import Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 
+#: Share of the risk mass a category needs to count as where the risk lies (uniform over the
+#: 14 default risk categories is 0.07).
+PLACED_SHARE = 0.25
+
+
 class RiskDistribution(BaseModel):
     """Mean of the label-enhancement posterior for one prompt.
 
@@ -35,6 +40,16 @@ class RiskDistribution(BaseModel):
     @property
     def top(self) -> str:
         return max(self.probs, key=self.probs.__getitem__)
+
+    def placed(self, categories: Sequence[str], min_share: float = PLACED_SHARE) -> list[str]:
+        """Those of ``categories`` that hold at least ``min_share`` of the risk mass.
+
+        The gate can be sure a prompt is unsafe yet spread its risk evenly over the categories
+        (about 1/K each, e.g. a propaganda request): then no category is evidence, and naming
+        the heaviest one ("code interpreter abuse" for a Khmer Rouge denial article) is wrong.
+        """
+        risk = self.risk
+        return [c for c in categories if risk > 0 and self.probs.get(c, 0.0) / risk >= min_share]
 
     def top_risks(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` risk categories (not ``safe``) with the most mass."""

@@ -5,8 +5,9 @@ stage to route.
 
 Rules, in order:
 
-1. refuse   — a ``refuse`` category (e.g. S4) is the top risk with p(safe) below ``safe_threshold``,
-              or its mass reaches its threshold (``category_thresholds`` or ``refuse_threshold``).
+1. refuse   — a ``refuse`` category (e.g. S4) is the top risk, holding at least ``PLACED_SHARE`` of
+              the risk, with p(safe) below ``safe_threshold``, or its mass reaches its threshold
+              (``category_thresholds`` or ``refuse_threshold``).
 2. neutralize — a ``neutralize`` category's mass reaches its own threshold
               (``category_thresholds`` or ``default_category_threshold``), whatever p(safe) is.
 3. pass     — p(safe) plus the mass of categories whose action is ``pass`` reaches ``safe_threshold``.
@@ -42,7 +43,7 @@ def decide_route(dist: RiskDistribution, taxonomy: Taxonomy, config: PipelineCon
     refusers = [(c, p) for c, p in risks if action_of(c, taxonomy, config) == "refuse"]
     for c, p in refusers:
         limit = config.category_thresholds.get(c, config.refuse_threshold)
-        is_top = top is not None and c == top[0] and dist.p_safe < config.safe_threshold
+        is_top = top is not None and c == top[0] and dist.p_safe < config.safe_threshold and bool(dist.placed([c]))
         if p >= limit or is_top:
             why = f"{c} ({taxonomy[c].name}) mass {p:.2f}" + (" is the top risk" if is_top and p < limit else f" ≥ {limit:.2f}")
             return RouteDecision(route="refuse", reason=why + f"; action refuse", categories=[c])
@@ -60,5 +61,6 @@ def decide_route(dist: RiskDistribution, taxonomy: Taxonomy, config: PipelineCon
     return RouteDecision(
         route="neutralize",
         reason=f"p(safe) {dist.p_safe:.2f} < {config.safe_threshold:.2f}",
-        categories=active or ([top[0]] if top else []),
+        # only categories that hold a real share of the risk: an evenly spread risk names none
+        categories=dist.placed(active or ([top[0]] if top else [])),
     )

@@ -4,10 +4,15 @@ The refiner model writes it when allowed (one call): LANCE's own model from the 
 a general LLM from a masked summary only (``refine.styles``). A ``refuse``-action category
 (S4, sexual content with children) is never shown to any model, the writer included: its
 refusal is constructed. Its draft is checked: length, a refusal and not an
-answer, and no run of ``MAX_QUOTED_RUN`` or more of the request's words (a refusal that
-pastes the request back is a template with a slot). The gate's risk is not a check here:
+answer, no run of ``MAX_QUOTED_RUN`` or more of the request's words (a refusal that
+pastes the request back is a template with a slot), and not rigid by the slot-aware rigidity
+(the request's words masked, what is left reads like a stock frame: "building a _ is a serious
+crime so i won't _ _ i can explain how _ squads …"). That last check is the evaluation's own
+rigidity judge, so LANCE's rigid-rejection figure is partly self-fulfilling; readers' labels of
+fresh answers are the measure that is not. A draft that fails only that check is kept: if no
+later draft passes, it is used, since it is still written for the request. The gate's risk is not a check here:
 it scores a text's topic, and a refusal names its topic ("I won't explain how to make a
-bomb" scores 0.97). A failed draft gets one more, sampled try; after that, and on any
+bomb" scores 0.97). A failed draft gets two more, sampled tries; after that, and on any
 backend error, a short refusal is constructed from the taxonomy category and its safe
 alternative; it names no part of the request.
 """
@@ -21,12 +26,20 @@ from collections.abc import Sequence
 from lance.backends.base import ChatModel, GenerateParams, Usage
 from lance.gradients.gradient import TextualGradient
 from lance.gradients.render import request_summary
+from lance.judges.rigidity import TEMPLATE_RIGIDITY, default_rigidity
 from lance.judges.rigidity import quoted_run as longest_quoted_run
 from lance.refine.styles import FewShotStyle, RefinerStyle
 from lance.taxonomy import Category, Taxonomy
 
 #: A refusal repeating this many consecutive words of the request is rejected.
 MAX_QUOTED_RUN = 7
+#: A draft must decline in so many words; the trained writer opens with the topic ("A scene featuring
+#: torture is something I won't paint", "… isn't something I'll write", "I'll pass on that").
+DECLINE_RE = re.compile(
+    r"\b(?:can't|cannot|can not|won't|will not|unable|not able|rather not|prefer not|decline|not something|"
+    r"n't something|not going to|not willing|off the table|off limits|I'll pass|pass on|steer clear|draw the line)\b",
+    re.IGNORECASE,
+)
 
 _OPENERS = (
     "I can't help with requests involving {cat}.",
@@ -42,9 +55,18 @@ _OFFERS = (
 )
 
 
+#: When the gate places the risk in no category (``RiskDistribution.placed``): what a refusal names.
+UNPLACED = Category(
+    id="unplaced",
+    name="Potential harm",
+    description="Risk the gate could not place in one category.",
+    directive="Keep the underlying interest; offer the facts, the context and a balanced view instead.",
+)
+
+
 def _category(category_ids: Sequence[str], taxonomy: Taxonomy) -> Category:
-    ids = [c for c in category_ids if c in taxonomy.ids and c != "safe"] or taxonomy.risk_ids[:1]
-    return taxonomy[ids[0]]
+    ids = [c for c in category_ids if c in taxonomy.ids and c != "safe"]
+    return taxonomy[ids[0]] if ids else UNPLACED
 
 
 def constructed_refusal(prompt: str, category_ids: Sequence[str], taxonomy: Taxonomy) -> str:
@@ -63,6 +85,9 @@ def unavailable_message(prompt: str) -> str:
     )
 
 
+TEMPLATE_LIKE = "reads as a template"
+
+
 def refusal_problem(text: str, request: str) -> str | None:
     """Why a drafted refusal cannot be used (``None`` when it can)."""
     words = text.split()
@@ -70,10 +95,12 @@ def refusal_problem(text: str, request: str) -> str | None:
         return "length"
     if re.search(r"(?m)^\s*(?:step\s*\d|\d+[.)])", text, re.IGNORECASE):
         return "answer"
-    if not re.search(r"\b(can't|cannot|can not|won't|unable|not able|rather not|decline|not something)\b", text, re.I):
+    if not DECLINE_RE.search(text):
         return "not a refusal"
     if longest_quoted_run(text, request) >= MAX_QUOTED_RUN:
         return "quotes the request"
+    if default_rigidity().score(request, text) >= TEMPLATE_RIGIDITY:
+        return TEMPLATE_LIKE
     return None
 
 
@@ -86,7 +113,7 @@ def write_refusal(
     style: RefinerStyle | None = None,
     gradient: TextualGradient | None = None,
     params: GenerateParams | None = None,
-    attempts: int = 2,
+    attempts: int = 3,
 ) -> tuple[str, bool, Usage, str | None]:
     """``(refusal, written_by_model, usage, error)``: the model's first draft that passes the checks, else constructed.
 
@@ -102,14 +129,18 @@ def write_refusal(
     msgs = (style or FewShotStyle()).refusal_messages(prompt, gradient, cat)
     params = params or GenerateParams(temperature=0.7, max_tokens=80)
     usage = Usage()
+    framed: str | None = None  # a draft whose only fault is a stock frame: still better than the constructed one
     for i in range(attempts):
         p = params.model_copy(update={"temperature": 0.0}) if i == 0 else params.model_copy(update={"seed": (params.seed or 0) + i})
         try:
             out = llm.generate(msgs, p)
         except Exception as exc:  # noqa: BLE001 - any backend failure ends in the constructed refusal
-            return fallback, False, usage, f"{type(exc).__name__}: {exc}"
+            return framed or fallback, framed is not None, usage, f"{type(exc).__name__}: {exc}"
         usage = usage + out.usage
         text = " ".join(out.text.split())
-        if refusal_problem(text, prompt) is None:
+        problem = refusal_problem(text, prompt)
+        if problem is None:
             return text, True, usage, None
-    return fallback, False, usage, None
+        if problem == TEMPLATE_LIKE and framed is None:
+            framed = text
+    return framed or fallback, framed is not None, usage, None
