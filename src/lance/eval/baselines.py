@@ -59,9 +59,11 @@ UPDATE_SYSTEM = (
 UNSAFE = "unsafe"
 UNSAFE_CATEGORY = Category(
     id=UNSAFE,
-    name="Unsafe",
+    name="Potential harm",
     description="Any request a safety classifier flags as unsafe.",
-    directive="Remove whatever makes the request harmful; keep the user's benign intent.",
+    # the alternative a refusal offers is the last clause ("… involves potential harm. … the facts and a
+    # safer angle on the topic"); it once read "involves unsafe … the user's benign intent"
+    directive="Remove whatever makes the request harmful while keeping its harmless purpose; offer the facts and a safer angle on the topic instead.",
     action="neutralize",
 )
 
