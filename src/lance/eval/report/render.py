@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lance.eval.report import metrics as M
 from lance.eval.report import plots
 from lance.eval.report.load import Run, invocation_walls, load_run
+from lance.eval.report.pipeline_stats import PipelineStats, pipeline_stats
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("method", "method"),
@@ -79,6 +80,8 @@ class Report:
     rows: dict[str, list[M.Row]]
     images: dict[str, bytes]
     heat_groups: list[str]
+    #: dataset -> (method, its refusals and rewrites) for the methods that route
+    own: dict[str, list[tuple[str, PipelineStats]]] = field(default_factory=dict)
 
 
 def compute(run: Run) -> Report:
@@ -99,7 +102,8 @@ def compute(run: Run) -> Report:
     groups: list[str] = []
     if (heat := plots.category_heatmap(run.records)) is not None:
         images["category_heatmap"], groups = heat
-    return Report(run, rows, images, groups)
+    own = {ds: [(m, st) for m in run.methods if (st := pipeline_stats(run.select(ds, m))) is not None] for ds in run.datasets}
+    return Report(run, rows, images, groups, own)
 
 
 def _judges(run: Run) -> list[str]:
@@ -192,6 +196,10 @@ def to_markdown(rep: Report, plot_files: dict[str, str]) -> str:
         if routed:
             lines += ["", "Routes taken, by prompt label:", ""]
             lines += [f"- `{r.method}`: {route_summary(r.routes)}" for r in routed]
+        own = rep.own.get(ds, [])
+        if own:
+            lines += ["", "Refusals and rewrites of the refining methods (from their own records):", ""]
+            lines += [f"- `{m}`: {st.summary()}" for m, st in own]
         lines.append("")
     titles = {
         "safety_vs_rigid": "Safety vs rigid rejection",
@@ -240,6 +248,10 @@ def to_html(rep: Report) -> str:
         if routed:
             parts.append("<p>Routes taken, by prompt label:</p><ul>")
             parts += [f"<li><code>{e(r.method)}</code>: {e(route_summary(r.routes))}</li>" for r in routed]
+            parts.append("</ul>")
+        if rep.own.get(ds):
+            parts.append("<p>Refusals and rewrites of the refining methods (from their own records):</p><ul>")
+            parts += [f"<li><code>{e(m)}</code>: {e(st.summary())}</li>" for m, st in rep.own[ds]]
             parts.append("</ul>")
     titles = {"safety_vs_rigid": "Safety vs rigid rejection", "xstest_types": "XSTest refusals by type", "category_heatmap": "Risk-distribution heatmap"}
     for key, png in rep.images.items():
