@@ -9,7 +9,7 @@ import pytest
 
 from lance.errors import ConfigError, InputError
 from lance.eval.manifest import check_and_merge
-from lance.eval.store import ResultsFile, read_results
+from lance.eval.store import ResultsFile, append_jsonl, read_results
 
 
 def _rec(i: int, method: str = "vanilla") -> dict:
@@ -52,6 +52,18 @@ def test_corrupt_middle_line_is_an_error(tmp_path: Path) -> None:
     path.write_text(json.dumps(_rec(1)) + "\nnot json\n" + json.dumps(_rec(2)) + "\n")
     with pytest.raises(InputError, match="line 2"):
         read_results(path)
+
+
+def test_errors_log_append_after_a_torn_line_keeps_the_file_readable(tmp_path: Path) -> None:
+    """A kill inside an errors.jsonl write, then the resumed run's next error: both errors readable
+    (without the cut, the new line glued to the torn one made a corrupt middle line)."""
+    path = tmp_path / "errors.jsonl"
+    append_jsonl(path, _rec(1) | {"error": "BackendUnavailable: down"})
+    with path.open("ab") as fh:
+        fh.write(json.dumps(_rec(2))[:17].encode())  # the interrupted write
+    append_jsonl(path, _rec(3) | {"error": "BackendTimeout: slow"})
+    assert [r["item_id"] for r in read_results(path)] == ["xstest:1", "xstest:3"]
+    assert path.read_text().endswith("\n")
 
 
 def test_manifest_refuses_a_changed_config(tmp_path: Path) -> None:

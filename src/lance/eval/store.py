@@ -3,7 +3,9 @@
 Each finished (dataset, item, method) is one line, written with a single ``write``,
 flushed and fsynced before the next item is counted as done. A crash can only tear the
 last line; on reopening, the torn tail is cut off (it was never counted) and the complete
-lines are the set of finished keys, so a restart neither loses nor repeats an item.
+lines are the set of finished keys, so a restart neither loses nor repeats an item. The
+errors log is cut the same way before each append, so a torn error line never ends up in the
+middle of the file (where ``read_results`` rightly refuses it and ``lance report`` would fail).
 """
 
 from __future__ import annotations
@@ -57,17 +59,7 @@ class ResultsFile:
         self._fh = self.path.open("ab")
 
     def _repair(self) -> None:
-        """Cut an unterminated last line so that the next append starts on a fresh line."""
-        if not self.path.exists():
-            return
-        with self.path.open("rb+") as fh:
-            data = fh.read()
-            if not data or data.endswith(b"\n"):
-                return
-            cut = data.rfind(b"\n") + 1  # 0 when the only line is torn
-            fh.truncate(cut)
-            fh.flush()
-            os.fsync(fh.fileno())
+        cut_torn_tail(self.path)
 
     def append(self, rec: dict[str, Any]) -> None:
         key = record_key(rec)
@@ -89,8 +81,28 @@ class ResultsFile:
         self.close()
 
 
+def cut_torn_tail(path: Path) -> bool:
+    """Cut an unterminated last line (a write a kill interrupted) so that the next append starts on
+    a fresh line instead of gluing itself to the torn one; ``True`` when something was cut."""
+    if not path.exists():
+        return False
+    with path.open("rb+") as fh:
+        if fh.seek(0, os.SEEK_END) == 0:
+            return False
+        fh.seek(-1, os.SEEK_END)
+        if fh.read(1) == b"\n":
+            return False
+        fh.seek(0)
+        cut = fh.read().rfind(b"\n") + 1  # 0 when the only line is torn
+        fh.truncate(cut)
+        fh.flush()
+        os.fsync(fh.fileno())
+        return True
+
+
 def append_jsonl(path: Path, rec: dict[str, Any]) -> None:
-    """Append one line durably (used for the errors log)."""
+    """Append one line durably (used for the errors log), after cutting a torn tail a kill left."""
+    cut_torn_tail(Path(path))
     with Path(path).open("ab") as fh:
         fh.write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
         fh.flush()
