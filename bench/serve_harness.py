@@ -27,7 +27,7 @@ import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from lance.backends.local_server import LocalLlamaServer, free_port, wait_until_serving  # noqa: E402
+from lance.backends.local_server import LocalLlamaServer, free_port, stop_process, wait_until_serving  # noqa: E402
 
 #: The upstream's model alias; ``lance serve`` sends it as the model name.
 ALIAS = "gemma-3-270m"
@@ -114,13 +114,7 @@ class LanceServe:
         return self
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=60)
         self._log.close()
 
 

@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lance.backends import ChatModel, Completion, GenerateParams, Message, to_messages
-from lance.backends.local_server import free_port, wait_until_serving
+from lance.backends.local_server import free_port, stop_process, wait_until_serving
 from lance.config import LanceSettings, load_settings
 from lance.backends.wrappers import DelegatingChatModel
 
@@ -86,13 +86,7 @@ class LanceServeProcess:
         self.proc.send_signal(signal.SIGTERM)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=30)
         self._log.close()
 
 

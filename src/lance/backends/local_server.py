@@ -27,6 +27,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM a child, wait ``timeout`` seconds for it, then SIGKILL it (no zombie left)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def wait_until_serving(proc: subprocess.Popen[bytes], url: str, timeout: float) -> Literal["ready", "exited", "timeout"]:
     """Poll ``url`` until it answers 200, the child process exits, or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
@@ -94,13 +105,8 @@ class LocalLlamaServer:
         raise BackendUnavailable(f"llama.cpp server did not come up within {self.startup_timeout:.0f}s")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
         if self._log is not None:
             self._log.close()
