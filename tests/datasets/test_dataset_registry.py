@@ -14,7 +14,7 @@ from lance.errors import InputError
 #: Folders whose rows are labelled *responses*, read by the judges helper, not loaded as prompts.
 RESPONSE_SETS = {"hh_rlhf_harmless", "jailbreakeval_judge", "jbb_artifacts", "judge_labels"}
 #: Written for the project and read by its own tools, not prompt datasets of the registry.
-PROJECT_SETS = {"refiner_train"}
+PROJECT_SETS = {"refiner_train", "attacks"}  # written for the project: training data, the attack set
 EXCLUDED = {"xstest", "openai_moderation"}
 
 
