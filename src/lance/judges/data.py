@@ -294,8 +294,9 @@ class ReaderLabel:
     dataset: str | None = None
 
 
-def reader_labels(part: Literal["train", "heldout"], root: Path | None = None) -> list[ReaderLabel]:
-    """The training part (fit and tune on it) or the held-out part (validation only) of data/judge_labels."""
+def reader_labels(part: Literal["train", "heldout", "rerun"], root: Path | None = None) -> list[ReaderLabel]:
+    """The training part (fit and tune on it), the held-out part, or the rerun's fresh sample
+    (both validation only) of data/judge_labels."""
     base = (root or data_dir()) / "judge_labels"
 
     def read(name: str) -> dict[str, dict]:
