@@ -1,9 +1,12 @@
 """The label-enhancement assessor: texts -> risk distributions, batched.
 
-Loads the encoder and the checkpoint once. Any input yields a valid distribution: text is
-sanitised (bytes decoded, lone surrogates and control characters replaced), over-long text is
-truncated to what the encoder reads (and flagged ``truncated``), and NaN/inf are scrubbed and
-the masses renormalised before anything leaves.
+Loads the encoder and the checkpoint once. Every text is read whole: a text longer than the
+encoder reads is cut into overlapping token windows (``lance.assess.windows``), an encoded one is
+also read decoded (``lance.assess.normalize``), all readings of all texts are encoded in one
+batch, and each text's riskiest reading decides (its ``part`` says which). Any input within
+``max_input_tokens`` yields a valid distribution: text is sanitised (bytes decoded, lone surrogates
+and control characters replaced), NaN/inf are scrubbed and the masses renormalised before anything
+leaves; longer input is an ``InputError``.
 """
 
 from __future__ import annotations
@@ -18,14 +21,23 @@ import numpy as np
 import torch
 
 from lance.assess.checkpoint import LECheckpoint, default_checkpoint_path, load_checkpoint
-from lance.assess.distribution import RiskDistribution
+from lance.assess.distribution import Part, RiskDistribution
+from lance.assess.normalize import Normalizer
+from lance.assess.windows import char_windows
 from lance.embeddings.encoder import Encoder, get_encoder
 from lance.embeddings.top import TOP_TAG
 from lance.config import LanceSettings
 from lance.errors import InputError
-from lance.taxonomy import Taxonomy, load_taxonomy
+from lance.taxonomy import SAFE, Taxonomy, load_taxonomy
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+#: Windows a long text is read in (tokens): size and stride, measured in docs/label_enhancement.md
+#: ("Reading the whole input"). Any stretch of up to size - stride tokens lies whole in one window.
+WINDOW_TOKENS = 64
+WINDOW_STRIDE = 32
+#: Longest text the gate reads (tokens, about 100k characters of English); longer is an ``InputError``.
+MAX_INPUT_TOKENS = 32_768
 
 
 def clean_text(item: Any) -> str:
@@ -50,21 +62,42 @@ def safe_probs(probs: np.ndarray) -> np.ndarray:
 
 
 class LabelEnhancementAssessor:
-    """``Assessor`` backed by a sentence encoder and a trained LE checkpoint."""
+    """``Assessor`` backed by a sentence encoder and a trained LE checkpoint.
 
-    def __init__(self, encoder: Encoder, checkpoint: LECheckpoint, *, batch_size: int = 4096) -> None:
+    ``whole=False`` reads only what the encoder takes of each text as it is (the opening 256
+    tokens, flagged ``truncated``): the reading before whole-input assessment, kept for comparison.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        checkpoint: LECheckpoint,
+        *,
+        batch_size: int = 4096,
+        whole: bool = True,
+        window_tokens: int = WINDOW_TOKENS,
+        window_stride: int = WINDOW_STRIDE,
+        max_input_tokens: int = MAX_INPUT_TOKENS,
+    ) -> None:
         checkpoint.check(encoder_name=encoder.name)
         self.encoder = encoder
         self.checkpoint = checkpoint
         self.ids = list(checkpoint.taxonomy_ids)
+        self._safe = self.ids.index(SAFE) if SAFE in self.ids else 0
         self.batch_size = batch_size
+        self.whole = whole
+        self.window_tokens, self.window_stride, self.max_input_tokens = window_tokens, window_stride, max_input_tokens
         self._model = checkpoint.model.eval()
         self._tokenizer = getattr(getattr(encoder, "_model", None), "tokenizer", None)
         self._max_tokens = int(getattr(encoder, "max_seq_length", 0) or 0)
         self._max_chars = int(getattr(encoder, "max_chars", 0) or 0)
+        vocab = self._tokenizer.get_vocab() if self._tokenizer is not None else {}
+        words = [w for w in vocab if w.isascii() and w.isalpha()]
+        #: Decodes encoded stretches into the encoder's whole-word vocabulary (none without a tokenizer).
+        self.normalizer: Normalizer | None = Normalizer(words) if whole and words else None
 
     def _prepare(self, texts: list[str]) -> list[tuple[str, bool]]:
-        """Cut each text to what the encoder reads; say whether anything was dropped."""
+        """Cut each text to what the encoder reads; say whether anything was dropped (``whole=False``)."""
         out = []
         for text in texts:
             cut = bool(self._max_chars) and len(text) > self._max_chars
@@ -82,6 +115,31 @@ class LabelEnhancementAssessor:
                         out[i] = (out[i][0], True)
         return out
 
+    def _windows(self, text: str) -> list[tuple[int, int]]:
+        """Character spans ``text`` is read in: the whole text when the encoder takes it at once."""
+        if self._tokenizer is None or not self._max_tokens or len(text) <= self._max_tokens - 2:
+            return [(0, len(text))]
+        offs = self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)["offset_mapping"]
+        if len(offs) > self.max_input_tokens:
+            raise InputError(
+                f"a text of {len(offs)} tokens is longer than the gate reads ({self.max_input_tokens} tokens, about "
+                f"{self.max_input_tokens * 3} characters of English): split it or shorten it"
+            )
+        if len(offs) <= self._max_tokens - 2:
+            return [(0, len(text))]
+        return char_windows(offs, self.window_tokens, self.window_stride)
+
+    def readings(self, text: str) -> list[Part]:
+        """Every reading of ``text`` the gate assesses: its windows as written, then decoded."""
+        parts = [Part(start=s, end=e, text=text[s:e]) for s, e in self._windows(text)]
+        norm = self.normalizer.normalize(text) if self.normalizer is not None else None
+        if norm is not None:
+            reading = "+".join(norm.kinds)
+            for s, e in self._windows(norm.text):
+                o0, o1 = norm.to_original(s, e)
+                parts.append(Part(start=o0, end=o1, reading=reading, text=norm.text[s:e]))
+        return parts
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode(list(texts))
 
@@ -97,9 +155,38 @@ class LabelEnhancementAssessor:
         if isinstance(texts, (str, bytes)):
             raise InputError("assess() takes a list of texts; wrap a single prompt in a list")
         originals = [clean_text(t) for t in texts]
+        if not self.whole:
+            return self._assess_openings(originals)
+        plans = [self.readings(t) for t in originals]
         out: list[RiskDistribution] = []
-        # big windows: the encoder sorts each call by token count, so small chunks would mix
-        # lengths within a batch and pad; the window only bounds intermediate arrays
+        # big windows of readings: the encoder sorts each call by token count, so small chunks would
+        # mix lengths within a batch and pad; the window only bounds intermediate arrays
+        start = 0
+        while start < len(originals):
+            stop, n = start, 0
+            while stop < len(originals) and (stop == start or n + len(plans[stop]) <= self.batch_size):
+                n += len(plans[stop])
+                stop += 1
+            flat = [p for plan in plans[start:stop] for p in plan]
+            probs, conf = self.head(self.embed([p.text for p in flat]))
+            row = 0
+            for text, plan in zip(originals[start:stop], plans[start:stop]):
+                rows = range(row, row + len(plan))
+                best = min(rows, key=lambda r: probs[r, self._safe])  # the riskiest reading: least p(safe)
+                part = plan[best - row]
+                whole_plain = part.reading == "plain" and part.start == 0 and part.end == len(text)
+                cut = any(self._max_chars and len(p.text) > self._max_chars for p in plan)
+                out.append(RiskDistribution(
+                    text=text, probs=dict(zip(self.ids, probs[best].tolist())), confidence=float(conf[best]),
+                    truncated=bool(cut), part=None if whole_plain else part,
+                ))
+                row += len(plan)
+            start = stop
+        return out
+
+    def _assess_openings(self, originals: list[str]) -> list[RiskDistribution]:
+        """Each text as the encoder takes it (its opening), flagged ``truncated`` when cut."""
+        out: list[RiskDistribution] = []
         for start in range(0, len(originals), self.batch_size):
             chunk = originals[start : start + self.batch_size]
             prepared = self._prepare(chunk)
