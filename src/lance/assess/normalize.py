@@ -37,18 +37,25 @@ _KNOWN_SHARE = 0.6
 
 
 def looks_like_words(text: str, words: Collection[str], *, min_words: int = 2) -> bool:
-    """True when ``text`` is printable and most of its alphabetic runs are known words."""
+    """True when ``text`` reads as prose: printable, few symbols, and made mostly of known words
+    (at least ``min_words`` of them three letters or longer; short runs like "kq" or "zp" are in
+    any subword vocabulary, so they count only towards the letters, not as words)."""
     if not text.strip():
         return False
     printable = sum(c.isprintable() or c in "\n\t" for c in text)
     if printable < _PRINTABLE_SHARE * len(text):
         return False
+    dense = text.replace(" ", "")
+    symbols = sum(not c.isalnum() for c in dense)
     toks = _WORD.findall(text)
-    if len(toks) < min_words or sum(len(t) for t in toks) < 0.5 * len(text.replace(" ", "")):
+    letters = sum(len(t) for t in toks)
+    if symbols > 0.2 * len(dense) or letters < 0.6 * len(dense):
         return False
-    return sum(t.lower() in words for t in toks) >= _KNOWN_SHARE * len(toks)
-
-
+    long = [t for t in toks if len(t) >= 3]
+    known = [t for t in long if t.lower() in words]
+    if len(known) < min_words:
+        return False
+    return sum(len(t) for t in toks if t.lower() in words) >= _KNOWN_SHARE * letters
 @dataclass(frozen=True)
 class Normalized:
     """A text with its encoded stretches decoded, and where each came from."""
