@@ -36,7 +36,7 @@ _PRINTABLE_SHARE = 0.95
 _KNOWN_SHARE = 0.6
 
 
-def looks_like_words(text: str, words: Collection[str], *, min_words: int = 2) -> bool:
+def looks_like_words(text: str, words: Collection[str], *, min_words: int = 2, share: float = _KNOWN_SHARE) -> bool:
     """True when ``text`` reads as prose: printable, few symbols, and made mostly of known words
     (at least ``min_words`` of them three letters or longer; short runs like "kq" or "zp" are in
     any subword vocabulary, so they count only towards the letters, not as words)."""
@@ -55,7 +55,7 @@ def looks_like_words(text: str, words: Collection[str], *, min_words: int = 2) -
     known = [t for t in long if t.lower() in words]
     if len(known) < min_words:
         return False
-    return sum(len(t) for t in toks if t.lower() in words) >= _KNOWN_SHARE * letters
+    return sum(len(t) for t in toks if t.lower() in words) >= share * letters
 @dataclass(frozen=True)
 class Normalized:
     """A text with its encoded stretches decoded, and where each came from."""
@@ -176,7 +176,8 @@ class Normalizer:
             if words is None:
                 continue
             decoded = " ".join(words)
-            if looks_like_words(decoded, self.words):
+            # letters spaced out in word groups are deliberate: rare words ("sarin") may make up more of them
+            if looks_like_words(decoded, self.words, share=0.4 if len(groups) > 1 else _KNOWN_SHARE):
                 out.append((m.start(), m.end(), decoded))
         return out
 
@@ -198,8 +199,10 @@ class Normalizer:
 
     def _leet(self, text: str) -> list[tuple[int, int, str]]:
         """Tokens mixing letters and leet digits that map onto a known word; two-character ones
-        ("3d", "b4") only beside at least two longer ones, as in "h0w t0 m4k3"."""
-        out = []
+        ("3d", "b4") only beside at least two longer ones, as in "h0w t0 m4k3". Once two longer
+        tokens are known words the text is leetspeak, and the rest (rare words like "s4r1n") are
+        mapped letter by letter."""
+        out, unknown = [], []
         for m in _LEET_TOKEN.finditer(text):
             tok = m.group()
             if not _LEET_CHARS.search(tok) or not re.search(r"[A-Za-z]", tok) or tok.lower() in self.words:
@@ -207,11 +210,11 @@ class Normalizer:
             if any(c.isdigit() and c not in LEET for c in tok) or tok.count("1") > 4:
                 continue  # a digit that stands for no letter: a number, a model name, a code
             options = [LEET.get(c, c.lower()) for c in tok.lower()]
-            for combo in product(*options):
-                word = "".join(combo)
-                if word in self.words:
-                    out.append((m.start(), m.end(), word))
-                    break
+            word = next(("".join(c) for c in product(*options) if "".join(c) in self.words), None)
+            if word is not None:
+                out.append((m.start(), m.end(), word))
+            elif len(tok) > 3:
+                unknown.append((m.start(), m.end(), "".join(o[0] for o in options)))
         if sum(e - s > 2 for s, e, _ in out) < 2:
-            out = [(s, e, w) for s, e, w in out if e - s > 2]
-        return out
+            return [(s, e, w) for s, e, w in out if e - s > 2]
+        return sorted(out + unknown)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from lance.assess.distribution import Assessor, Part, RiskDistribution
 from lance.assess.bright_lines import MINOR_SEXUAL_CATEGORY, minor_sexual_content
+from lance.assess.instructions import set_aside_prohibitions
 from lance.assess.routing import RouteDecision, decide_route
 from lance.backends import deadline
 from lance.backends.base import ChatModel, GenerateParams, Message, MessagesLike, to_messages
@@ -170,8 +171,9 @@ def assessed_turns(messages: list[Message], index: int) -> list[int]:
 @dataclass
 class Assess(Stage):
     """Every part of the input, in one batch: the last user turn alone and in the conversation's
-    context, and each other user and system turn (and any turn after the last user turn) alone.
-    Each turn is read whole (windows, decodings: ``lance.assess.assessor``). No LLM call."""
+    context, and each other user and system turn (and any turn after the last user turn) alone;
+    a system turn without its clean prohibitions (``lance.assess.instructions``). Each turn is
+    read whole (windows, decodings: ``lance.assess.assessor``). No LLM call."""
 
     assessor: Assessor
     name = "assess"
@@ -181,7 +183,9 @@ class Assess(Stage):
         state.judge = ContextAssessor(self.assessor, context)
         others = assessed_turns(state.messages, state.index)
         texts = [state.text] + ([f"{context}\n{state.text}"] if context else [])
-        dists = self.assessor.assess(texts + [state.messages[i].content for i in others])
+        rest = [set_aside_prohibitions(m.content) if m.role == "system" else m.content
+                for m in (state.messages[i] for i in others)]
+        dists = self.assessor.assess(texts + rest)
         turn = _riskier(dists[0], dists[1], len(context) + 1) if context else dists[0]
         state.turns = [TurnRisk(i, state.messages[i].role, d) for i, d in zip(others, dists[len(texts) :])]
         state.focus(state.index, turn, turn.part)
