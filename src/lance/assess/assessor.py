@@ -32,7 +32,7 @@ from lance.taxonomy import SAFE, Taxonomy, load_taxonomy
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-#: Windows a long text is read in (tokens): size and stride, measured in docs/label_enhancement.md
+#: Windows a long text is read in (tokens): size and stride, measured in docs/pipeline.md
 #: ("Reading the whole input"). Any stretch of up to size - stride tokens lies whole in one window.
 WINDOW_TOKENS = 64
 WINDOW_STRIDE = 32
@@ -92,7 +92,7 @@ class LabelEnhancementAssessor:
         self._max_tokens = int(getattr(encoder, "max_seq_length", 0) or 0)
         self._max_chars = int(getattr(encoder, "max_chars", 0) or 0)
         vocab = self._tokenizer.get_vocab() if self._tokenizer is not None else {}
-        words = [w for w in vocab if w.isascii() and w.isalpha()]
+        words = [w for w in sorted(vocab, key=vocab.__getitem__) if w.isascii() and w.isalpha()]  # commonest first
         #: Decodes encoded stretches into the encoder's whole-word vocabulary (none without a tokenizer).
         self.normalizer: Normalizer | None = Normalizer(words) if whole and words else None
 
