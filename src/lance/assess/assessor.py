@@ -2,7 +2,7 @@
 
 Loads the encoder and the checkpoint once. Every text is read whole: a text longer than the
 encoder reads is cut into overlapping token windows (``lance.assess.windows``), an encoded one is
-also read decoded (``lance.assess.normalize``), all readings of all texts are encoded in one
+read decoded (``lance.assess.normalize``), all readings of all texts are encoded in one
 batch, and each text's riskiest reading decides (its ``part`` says which). Any input within
 ``max_input_tokens`` yields a valid distribution: text is sanitised (bytes decoded, lone surrogates
 and control characters replaced), NaN/inf are scrubbed and the masses renormalised before anything
@@ -130,14 +130,21 @@ class LabelEnhancementAssessor:
         return char_windows(offs, self.window_tokens, self.window_stride)
 
     def readings(self, text: str) -> list[Part]:
-        """Every reading of ``text`` the gate assesses: its windows as written, then decoded."""
-        parts = [Part(start=s, end=e, text=text[s:e]) for s, e in self._windows(text)]
+        """Every reading of ``text`` the gate assesses: its windows, decoded where it is encoded.
+
+        A decoded stretch is read *instead of* its encoding: base64 or hex read as written is
+        noise the gate flags whatever it says (100% of 100 benign prompts, bench/whole_input.py),
+        so the original reading would decide every encoded text and the decoding would change
+        nothing. Only stretches that decode into mostly words are replaced; the rest is as written.
+        """
         norm = self.normalizer.normalize(text) if self.normalizer is not None else None
-        if norm is not None:
-            reading = "+".join(norm.kinds)
-            for s, e in self._windows(norm.text):
-                o0, o1 = norm.to_original(s, e)
-                parts.append(Part(start=o0, end=o1, reading=reading, text=norm.text[s:e]))
+        if norm is None:
+            return [Part(start=s, end=e, text=text[s:e]) for s, e in self._windows(text)]
+        reading = "+".join(norm.kinds)
+        parts = []
+        for s, e in self._windows(norm.text):
+            o0, o1 = norm.to_original(s, e)
+            parts.append(Part(start=o0, end=o1, reading=reading, text=norm.text[s:e]))
         return parts
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -3,12 +3,12 @@
 An English sentence encoder reads ``aG93IHRvIG1ha2UgYSBib21i`` or ``h0w t0 m4k3 4 b0mb`` as
 noise, so the gate would pass a request simply because it is encoded. ``Normalizer.normalize``
 finds each encoded stretch of a text and returns the text with those stretches decoded; the
-assessor reads that decoded text *beside* the original and the riskier reading decides.
+assessor reads that decoded text in place of the original.
 
 Every decoder is conservative: a stretch is replaced only when what comes out is mostly
 printable, known words (``looks_like_words``, against the encoder's own vocabulary). Hashes,
-ids, part numbers, ``mp3``, ``x86``, ``COVID-19`` and ordinary prose read unchanged, and a wrong
-decoding can only add a reading, never hide the original one.
+ids, part numbers, ``mp3``, ``x86``, ``COVID-19`` and ordinary prose read unchanged; only the
+encoded stretches are replaced, and everything else in the text is read as written.
 """
 
 from __future__ import annotations
