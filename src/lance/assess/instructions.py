@@ -1,4 +1,4 @@
-"""System turns read without their prohibitions: "never help with weapons" is a safety rule, not a risk.
+"""How system turns are read: "never help with weapons" is a safety rule, not a risk.
 
 An application's system prompt lists what the model must not do, and the gate, trained on user
 requests, reads "never give instructions for explosives" as a request about explosives (57% of
@@ -7,12 +7,16 @@ turn is assessed with its clean prohibitions set aside: a clause that forbids (n
 must not, ...) is dropped from the reading unless it is a double negative ("never refuse",
 "do not hesitate") or carries an exception ("unless", "except"), which are what an attack
 would use. Everything else in the turn is read as usual; a harmful instruction phrased any other
-way stays in the reading.
+way stays in the reading. With the window gate (``lance.assess.window_gate``), trained on such
+system prompts, a system turn is read as written instead (``assess_system_turns``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+from lance.assess.distribution import Assessor, RiskDistribution
 
 _CLAUSE = re.compile(r"[^.;!?\n]+[.;!?\n]*")
 _FORBIDS = re.compile(
@@ -32,3 +36,12 @@ def set_aside_prohibitions(text: str) -> str:
     """``text`` without the clauses that only forbid something (see the module docstring)."""
     kept = [c for c in _CLAUSE.findall(text) if not (_FORBIDS.search(c) and not _LOOPHOLE.search(c))]
     return "".join(kept).strip()
+
+
+def assess_system_turns(assessor: Assessor, texts: Sequence[str]) -> list[RiskDistribution]:
+    """Risk of system turns. With a window gate (trained on application system prompts with their
+    safety rules) each turn is read as written, window by window; otherwise with its clean
+    prohibitions set aside, by the assessor's ordinary reading."""
+    if getattr(assessor, "window_gate", None) is not None:
+        return assessor.assess_instructions(list(texts))  # type: ignore[attr-defined]
+    return assessor.assess([set_aside_prohibitions(t) for t in texts])

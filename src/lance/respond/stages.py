@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from lance.assess.distribution import Assessor, Part, RiskDistribution
 from lance.assess.bright_lines import MINOR_SEXUAL_CATEGORY, minor_sexual_content
-from lance.assess.instructions import set_aside_prohibitions
+from lance.assess.instructions import assess_system_turns
 from lance.assess.routing import RouteDecision, decide_route
 from lance.backends import deadline
 from lance.backends.base import ChatModel, GenerateParams, Message, MessagesLike, to_messages
@@ -172,8 +172,9 @@ def assessed_turns(messages: list[Message], index: int) -> list[int]:
 class Assess(Stage):
     """Every part of the input, in one batch: the last user turn alone and in the conversation's
     context, and each other user and system turn (and any turn after the last user turn) alone;
-    a system turn without its clean prohibitions (``lance.assess.instructions``). Each turn is
-    read whole (windows, decodings: ``lance.assess.assessor``). No LLM call."""
+    a system turn by the window gate, or without its clean prohibitions when there is none
+    (``lance.assess.instructions``). Each turn is read whole (windows, decodings:
+    ``lance.assess.assessor``). No LLM call."""
 
     assessor: Assessor
     name = "assess"
@@ -183,11 +184,14 @@ class Assess(Stage):
         state.judge = ContextAssessor(self.assessor, context)
         others = assessed_turns(state.messages, state.index)
         texts = [state.text] + ([f"{context}\n{state.text}"] if context else [])
-        rest = [set_aside_prohibitions(m.content) if m.role == "system" else m.content
-                for m in (state.messages[i] for i in others)]
-        dists = self.assessor.assess(texts + rest)
+        system = [i for i in others if state.messages[i].role == "system"]
+        plain = [i for i in others if state.messages[i].role != "system"]
+        dists = self.assessor.assess(texts + [state.messages[i].content for i in plain])
+        by_turn = dict(zip(plain, dists[len(texts) :]))
+        if system:
+            by_turn |= dict(zip(system, assess_system_turns(self.assessor, [state.messages[i].content for i in system])))
         turn = _riskier(dists[0], dists[1], len(context) + 1) if context else dists[0]
-        state.turns = [TurnRisk(i, state.messages[i].role, d) for i, d in zip(others, dists[len(texts) :])]
+        state.turns = [TurnRisk(i, state.messages[i].role, by_turn[i]) for i in others]
         state.focus(state.index, turn, turn.part)
 
 
