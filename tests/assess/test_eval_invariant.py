@@ -15,19 +15,17 @@ from lance.assess import LabelEnhancementAssessor, load_assessor
 from lance.config import LanceSettings
 from lance.config.pipeline import PipelineConfig
 from lance.eval.items import load_items
-from lance.respond.stages import RouteStage, start
+from lance.respond.stages import Assess, RouteStage, start
 from lance.taxonomy import load_taxonomy
 
 
-def _routes(dists, texts) -> list[str]:
-    stage = RouteStage(load_taxonomy(), PipelineConfig())
-    out = []
-    for text, dist in zip(texts, dists):
-        state = start(text)
-        state.dist = dist
-        stage.run(state)
-        out.append(state.route)
-    return out
+def _assess_and_route(assessor, text: str):
+    """One prompt through the real assess and route stages, one at a time as ``lance eval`` runs it
+    (a batch of many prompts moves the masses by ~1e-6 whatever the reading: padding)."""
+    state = start(text)
+    Assess(assessor).run(state)
+    RouteStage(load_taxonomy(), PipelineConfig()).run(state)
+    return state.dist, state.route
 
 
 @pytest.mark.slow
@@ -36,15 +34,13 @@ def test_the_evaluation_prompts_are_assessed_and_routed_as_before(encoder) -> No
     assert whole.window_gate is not None
     opening = LabelEnhancementAssessor(whole.encoder, whole.checkpoint, whole=False)
     items = load_items("xstest") + load_items("harmful", limit=200)
-    texts = [r.text for r in items]
-    new, old = whole.assess(texts), opening.assess(texts)
-    new_routes, old_routes = _routes(new, texts), _routes(old, texts)
-    longer = {r.id for r, d in zip(items, old) if d.truncated or len(whole.readings(r.text)) > 1}
-    changed = set()
-    for r, a, b, ra, rb in zip(items, new, old, new_routes, old_routes):
-        same = all(abs(a.probs[k] - b.probs[k]) <= 1e-6 for k in b.probs) and ra == rb
-        if not same:
-            changed.add(r.id)
     assert len(items) == 650
+    changed, longer = set(), set()
+    for r in items:
+        (a, ra), (b, rb) = _assess_and_route(whole, r.text), _assess_and_route(opening, r.text)
+        if b.truncated or len(whole.readings(r.text)) > 1:
+            longer.add(r.id)
+        if any(abs(a.probs[k] - b.probs[k]) > 1e-6 for k in b.probs) or ra != rb:
+            changed.add(r.id)
     assert changed <= longer, sorted(changed - longer)
     assert all(i.startswith("harmbench:") for i in longer), sorted(longer)
