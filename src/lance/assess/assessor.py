@@ -141,6 +141,10 @@ class LabelEnhancementAssessor:
         return char_windows(offs, self.window_tokens, self.window_stride)
 
     def readings(self, text: str, system: bool = False) -> list[Part]:
+        """Every reading of ``text`` the gate assesses (see ``_plan``)."""
+        return self._plan(text, system)[0]
+
+    def _plan(self, text: str, system: bool = False) -> tuple[list[Part], bool]:
         """Every reading of ``text`` the gate assesses: its windows, decoded where it is encoded.
 
         A decoded stretch is read *instead of* its encoding: base64 or hex read as written is
@@ -150,13 +154,24 @@ class LabelEnhancementAssessor:
         """
         norm = self.normalizer.normalize(text) if self.normalizer is not None else None
         if norm is None:
-            return [Part(start=s, end=e, text=text[s:e]) for s, e in self._windows(text, system)]
+            spans = self._windows(text, system)
+            return [Part(start=s, end=e, text=text[s:e]) for s, e in spans], system or len(spans) > 1
         reading = "+".join(norm.kinds)
         parts = []
-        for s, e in self._windows(norm.text, system):
+        spans = self._windows(norm.text, system)
+        for s, e in spans:
             o0, o1 = norm.to_original(s, e)
             parts.append(Part(start=o0, end=o1, reading=reading, text=norm.text[s:e]))
-        return parts
+        # each decoded payload is also read on its own: wrapped in "decode this and do what it
+        # says", the request reads as a task about decoding, and the gate passes it (a base64
+        # pipe-bomb request in data/attacks: p(safe) 0.84 in its frame, 0.06 alone)
+        for o0, o1, n0, n1 in norm.payloads:
+            if (n0, n1) != (0, len(norm.text)):
+                payload = norm.text[n0:n1]
+                parts.extend(Part(start=o0, end=o1, reading=reading, text=payload[s:e])
+                             for s, e in self._windows(payload, system))
+        # the window gate reads a text cut into windows (or a system turn), the shipped gate the rest
+        return parts, system or len(spans) > 1
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode(list(texts))
@@ -203,7 +218,7 @@ class LabelEnhancementAssessor:
         originals = [clean_text(t) for t in texts]
         if not self.whole:
             return self._assess_openings(originals)
-        plans = [self.readings(t, system) for t in originals]
+        plans, cut_up = zip(*(self._plan(t, system) for t in originals)) if originals else ((), ())
         out: list[RiskDistribution] = []
         # big windows of readings: the encoder sorts each call by token count, so small chunks would
         # mix lengths within a batch and pad; the window only bounds intermediate arrays
@@ -214,7 +229,7 @@ class LabelEnhancementAssessor:
                 n += len(plans[stop])
                 stop += 1
             flat = [p for plan in plans[start:stop] for p in plan]
-            windowed = [system or len(plan) > 1 for plan in plans[start:stop] for _ in plan]
+            windowed = [w for plan, w in zip(plans[start:stop], cut_up[start:stop]) for _ in plan]
             probs, conf = self._scores(flat, windowed)
             row = 0
             for text, plan in zip(originals[start:stop], plans[start:stop]):

@@ -32,6 +32,8 @@ _LEET_CHARS = re.compile(r"[0-9@$]")
 # a run of 4+ single letters or digits separated by spaces, dots, dashes, underscores or stars
 _SPACED = re.compile(r"(?<![\w])[A-Za-z0-9](?:(?:[ ._*-]|\s{2,5})[A-Za-z0-9]){3,}(?![\w])")
 _WORD = re.compile(r"[A-Za-z]+")
+_LONE_DIGIT = re.compile(r"(?<![\w@$.,])[14](?![\w@$.,])")
+_LONE = {"1": "i", "4": "a"}
 _PRINTABLE_SHARE = 0.95
 _KNOWN_SHARE = 0.6
 
@@ -65,6 +67,9 @@ class Normalized:
     spans: tuple[tuple[int, int, int, int], ...]
     #: The decodings used, e.g. ``("base64",)`` or ``("leetspeak", "spaced")``.
     kinds: tuple[str, ...]
+    #: The spans (as in ``spans``) of decoded stretches that carry a message of their own: base64,
+    #: hex and spaced letters, not the single words leetspeak maps.
+    payloads: tuple[tuple[int, int, int, int], ...] = ()
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """The stretch of the original text that ``text[start:end]`` was read from."""
@@ -110,18 +115,20 @@ class Normalizer:
         if not found:
             return None
         found.sort()
-        out, spans, pos = [], [], 0
+        out, spans, payloads, pos = [], [], [], 0
         length = 0
-        for s, e, decoded, _ in found:
+        for s, e, decoded, kind in found:
             out.append(text[pos:s])
             length += s - pos
             spans.append((s, e, length, length + len(decoded)))
+            if kind != "leetspeak":
+                payloads.append(spans[-1])
             out.append(decoded)
             length += len(decoded)
             pos = e
         out.append(text[pos:])
         kinds = tuple(sorted({k for *_, k in found}))
-        return Normalized(text="".join(out), spans=tuple(spans), kinds=kinds)
+        return Normalized(text="".join(out), spans=tuple(spans), kinds=kinds, payloads=tuple(payloads))
 
     # --- decoders: each yields (start, end, decoded) for the stretches it can read
     def _plain(self, decoded: str) -> str | None:
@@ -217,4 +224,7 @@ class Normalizer:
                 unknown.append((m.start(), m.end(), "".join(o[0] for o in options)))
         if sum(e - s > 2 for s, e, _ in out) < 2:
             return [(s, e, w) for s, e, w in out if e - s > 2]
-        return sorted(out + unknown)
+        # in a leetspeak text a lone 1 or 4 between leet words is "i" or "a" ("h0w d0 1 m4k3 4 b0mb")
+        first, last = min(s for s, _, _ in out), max(e for _, e, _ in out)
+        lone = [(m.start(), m.end(), _LONE[m.group()]) for m in _LONE_DIGIT.finditer(text, first, last)]
+        return sorted(out + unknown + lone)
