@@ -67,8 +67,9 @@ class Normalized:
     spans: tuple[tuple[int, int, int, int], ...]
     #: The decodings used, e.g. ``("base64",)`` or ``("leetspeak", "spaced")``.
     kinds: tuple[str, ...]
-    #: The spans (as in ``spans``) of decoded stretches that carry a message of their own: base64,
-    #: hex and spaced letters, not the single words leetspeak maps.
+    #: The spans (as in ``spans``) of decoded stretches that carry a message of their own: base64
+    #: and hex (not leetspeak's single words, nor spaced letters, which break at punctuation into
+    #: fragments that read as alarming alone: 100 benign prompts spaced out, 22% -> 29% flagged).
     payloads: tuple[tuple[int, int, int, int], ...] = ()
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
@@ -121,7 +122,7 @@ class Normalizer:
             out.append(text[pos:s])
             length += s - pos
             spans.append((s, e, length, length + len(decoded)))
-            if kind != "leetspeak":
+            if kind in ("base64", "hex"):
                 payloads.append(spans[-1])
             out.append(decoded)
             length += len(decoded)
