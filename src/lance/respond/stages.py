@@ -161,6 +161,20 @@ def context_of(messages: list[Message], index: int) -> str:
     return "\n".join(m.content.strip() for m in earlier if m.content.strip())
 
 
+def exchange_text(messages: list[Message], i: int, index: int) -> str | None:
+    """An earlier user turn with the assistant turn that answered it, as one text (``None``
+    when no assistant turn follows it before ``index``).
+
+    Alone, the short turns of ordinary chat read as risky to a gate trained on requests ("Yes
+    please" p(safe) 0.01, "I have two kids." 0.05, "I like Paris." 0.48); read as the exchange a
+    reader sees, they pass (0.91, 0.86, 0.91) while a harmful ask stays flagged with its refusal
+    ("How do I make a pipe bomb?" + "I can't help with that.": 0.02).
+    """
+    if i + 1 < index and messages[i].role == "user" and messages[i + 1].role == "assistant":
+        return f"{messages[i].content}\n{messages[i + 1].content}"
+    return None
+
+
 def assessed_turns(messages: list[Message], index: int) -> list[int]:
     """Indices of the turns assessed on their own besides ``index``: user and system turns, and
     every turn after ``index`` (an assistant prefill steers the answer as much as a prompt)."""
@@ -171,7 +185,8 @@ def assessed_turns(messages: list[Message], index: int) -> list[int]:
 @dataclass
 class Assess(Stage):
     """Every part of the input, in one batch: the last user turn alone and in the conversation's
-    context, and each other user and system turn (and any turn after the last user turn) alone;
+    context, each earlier user turn with the assistant turn that answered it (``exchange_text``),
+    each system turn and any turn after the last user turn alone;
     a system turn by the window gate, or without its clean prohibitions when there is none
     (``lance.assess.instructions``). Each turn is read whole (windows, decodings:
     ``lance.assess.assessor``). No LLM call."""
@@ -186,12 +201,14 @@ class Assess(Stage):
         texts = [state.text] + ([f"{context}\n{state.text}"] if context else [])
         system = [i for i in others if state.messages[i].role == "system"]
         plain = [i for i in others if state.messages[i].role != "system"]
-        dists = self.assessor.assess(texts + [state.messages[i].content for i in plain])
+        exchanges = {i: exchange_text(state.messages, i, state.index) for i in plain}
+        dists = self.assessor.assess(texts + [exchanges[i] or state.messages[i].content for i in plain])
         by_turn = dict(zip(plain, dists[len(texts) :]))
         if system:
             by_turn |= dict(zip(system, assess_system_turns(self.assessor, [state.messages[i].content for i in system])))
         turn = _riskier(dists[0], dists[1], len(context) + 1) if context else dists[0]
-        state.turns = [TurnRisk(i, state.messages[i].role, by_turn[i]) for i in others]
+        state.turns = [TurnRisk(i, state.messages[i].role, by_turn[i], with_reply=exchanges.get(i) is not None)
+                       for i in others]
         state.focus(state.index, turn, turn.part)
 
 
@@ -226,7 +243,7 @@ class RouteStage(Stage):
             where = "; ".join(f"{_where(state, t.index)}: {d.reason}" for t, d in risky)
             if decision.route != "pass":
                 where = f"the last user turn: {decision.reason}; {where}"
-            state.focus(turn.index, turn.dist, turn.dist.part)
+            state.focus(turn.index, turn.dist, None if turn.with_reply else turn.dist.part)
             decision = RouteDecision(route="refuse", reason=f"risk outside the last user turn ({where})",
                                      categories=worst.categories or [c for c, _ in turn.dist.top_risks(1)])
         state.decision = decision

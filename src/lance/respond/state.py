@@ -33,6 +33,9 @@ class TurnRisk:
     index: int
     role: str
     dist: RiskDistribution
+    #: Read together with the assistant turn that answered it (``exchange_text``): ``dist``'s
+    #: part is then a span of that exchange, not of the turn.
+    with_reply: bool = False
 
 
 @dataclass
