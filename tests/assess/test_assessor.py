@@ -68,9 +68,12 @@ def test_binary_junk_bytes_and_none(assessor):
         _valid(d, assessor.ids)
 
 
-def test_long_text_is_truncated_and_says_so(assessor):
+def test_long_text_is_read_whole_in_windows(assessor):
     short, long = assessor.assess(["hello there", "word " * 2000])
-    assert not short.truncated and long.truncated
+    assert not short.truncated and short.part is None
+    assert not long.truncated and long.part is not None and long.part.reading == "plain"
+    opening = LabelEnhancementAssessor(assessor.encoder, assessor.checkpoint, whole=False).assess(["word " * 2000])[0]
+    assert opening.truncated  # the old reading: the opening only, flagged
 
 
 def test_order_and_batching_preserved(assessor):
@@ -98,7 +101,7 @@ def test_batched_assessment_equals_one_prompt_at_a_time(assessor):
             assert many.text == one.text and many.truncated == one.truncated
             assert max(abs(many.probs[k] - one.probs[k]) for k in one.probs) < 1e-5
             assert abs(many.confidence - one.confidence) < 1e-3 * max(1.0, one.confidence)
-    assert [d.truncated for d in singles[:6]] == [False, True, False, False, False, True]
+    assert [d.truncated for d in singles[:6]] == [False, False, False, False, False, True]
 
 
 def test_a_single_string_is_rejected_by_the_protocol_method(assessor):

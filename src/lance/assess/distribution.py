@@ -13,6 +13,21 @@ from pydantic import BaseModel, ConfigDict, Field
 PLACED_SHARE = 0.25
 
 
+class Part(BaseModel):
+    """The stretch of a text whose reading decided its distribution (a window, or a decoded stretch)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: Character span in the assessed text.
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    #: How the span was read: ``plain``, or the decodings applied (``base64``, ``hex``, ``leetspeak``,
+    #: ``spaced``, joined by ``+``).
+    reading: str = "plain"
+    #: What the encoder read: the window's text, decoded where it was encoded.
+    text: str
+
+
 class RiskDistribution(BaseModel):
     """Mean of the label-enhancement posterior for one prompt.
 
@@ -25,8 +40,12 @@ class RiskDistribution(BaseModel):
     text: str
     probs: dict[str, float]
     confidence: float = Field(ge=0.0)
-    #: True when the input was cut to the encoder's limit before assessment.
+    #: True when some of the input was not read (a window longer than ``encoder.max_chars``, or
+    #: ``whole=False`` reading only the opening).
     truncated: bool = False
+    #: The window or decoded stretch that decided, when the text was not read whole and as it is
+    #: (a long text is read in overlapping windows, an encoded one decoded: the riskiest reading decides).
+    part: Part | None = None
 
     @property
     def p_safe(self) -> float:

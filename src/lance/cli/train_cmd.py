@@ -1,4 +1,4 @@
-"""``lance train-le`` (the LE head on a frozen encoder) and ``lance train-gate`` (the shipped gate: tuned encoder top + LE head)."""
+"""``lance train-le`` (the LE head on a frozen encoder), ``lance train-gate`` (the shipped gate: tuned encoder top + LE head) and ``lance train-window-gate`` (the window gate)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ def train_le(
 def register(app: typer.Typer) -> None:
     app.command("train-le")(train_le)
     app.command("train-gate")(train_gate)
+    app.command("train-window-gate")(train_window_gate)
     app.command("train-refiner")(train_refiner)
 
 
@@ -142,6 +143,36 @@ def train_gate(
     for key, value in res.items():
         if key not in ("config", "top"):
             console.print(f"{key}: {json.dumps(value) if isinstance(value, dict) else value}", highlight=False, soft_wrap=True)
+
+
+def train_window_gate(
+    top_output: Annotated[Path, typer.Option(help="Where to write the window gate's tuned encoder layers.")] = Path("window_top.pt"),
+    le_output: Annotated[Path, typer.Option(help="Where to write the window gate's LE head.")] = Path("window.pt"),
+    epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs.")] = 2,
+    lr: Annotated[float, typer.Option(help="Fine-tuning learning rate.")] = 2e-4,
+    seed: Annotated[int, typer.Option(help="Seed for the hosts, the splices and the weights.")] = 0,
+    neg_per_host: Annotated[int, typer.Option(min=1, help="Clean windows kept per host without a splice.")] = 6,
+    spliced_share: Annotated[float, typer.Option(min=0, max=1, help="Share of hosts with a harmful request spliced in.")] = 0.5,
+    hs_cache: Annotated[Optional[Path], typer.Option(help="Torch file caching frozen hidden states between runs.")] = None,
+    results_json: Annotated[Optional[Path], typer.Option(help="Write the figures here as JSON.")] = None,
+) -> None:
+    """Train the window gate: the shipped gate's recipe on its mix plus 64-token windows of long
+    benign texts and system prompts, with harmful training-split requests spliced in.
+
+    Writes the pair shipped as ``checkpoints/window_top.pt`` + ``checkpoints/window.pt`` and prints
+    the validation split's figures (benign windows flagged, spliced requests caught, per kind).
+    See docs/pipeline.md, "Reading the whole input".
+    """
+    import logging
+
+    from lance.assess.window_training import WindowGateConfig, train_window_gate as run
+
+    cfg = WindowGateConfig(top_output=top_output, le_output=le_output, epochs=epochs, lr=lr, seed=seed,
+                           neg_per_host=neg_per_host, spliced_share=spliced_share, hs_cache=hs_cache,
+                           results_json=results_json)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    res = run(cfg)
+    console.print(json.dumps(res["val"], indent=1), highlight=False, soft_wrap=True)
 
 
 def train_refiner(

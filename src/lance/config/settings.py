@@ -84,6 +84,10 @@ class LanceSettings(BaseSettings):
     taxonomy: Path | None = None
     #: Label-enhancement checkpoint; ``None`` is the packaged default.
     le_checkpoint: Path | None = None
+    #: Read windows of long turns and system turns with the window gate (``checkpoints/window*.pt``);
+    #: ``false`` (``LANCE_WINDOW_GATE=false``): the shipped gate reads them too. Short prompts are
+    #: read by the shipped gate either way.
+    window_gate: bool = True
     #: Routing, gradient and refinement settings (validated with the rest: a bad key fails at start).
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     #: ``lance serve``'s settings.

@@ -112,9 +112,11 @@ class Pipeline:
             assert state.dist is not None
             traj = self.refiner.run(state.text, state.dist, assessor=state.judge, max_steps=max(1, self.config.max_steps))
             acc = traj.accepted
+            if acc is not None:
+                state.sent = acc.prompt  # the rewrite of the part that decided, back in its place
             return RefineResult(
-                prompt=state.text,
-                refined_prompt=acc.prompt if acc else None,
+                prompt=state.prompt,
+                refined_prompt=state.sent_turn() if acc else None,
                 distribution_before=state.dist,
                 distribution_after=acc.distribution if acc else state.dist,
                 gradients=[s.gradient for s in traj.steps if s.gradient is not None],
@@ -138,8 +140,8 @@ def result_of(state: RequestState, latency_s: float) -> LanceResult:
     assert state.dist is not None and state.route is not None
     refused = state.route == "refuse"
     return LanceResult(
-        response=state.response, route=state.route, prompt=state.text,
-        refined_prompt=None if refused else state.sent,
+        response=state.response, route=state.route, prompt=state.prompt or state.text,
+        refined_prompt=None if refused or state.sent is None else state.sent_turn(),
         distribution_before=state.dist, distribution_after=None if refused else state.after,
         gradients=state.gradients, trajectory=state.trajectory, llm_calls=len(state.calls),
         usage=total_usage(state.calls), calls=state.calls, latency_s=latency_s, reason=state.reason,

@@ -10,6 +10,9 @@ a chain that has run out of time stops before its next stage with ``BackendTimeo
 
 Safety rules the stages keep, whatever the backends do:
 
+* every user and system turn, all of each (long ones in overlapping windows, encoded ones also
+  decoded), and any turn after the last user turn is assessed before any model is called; the
+  request is routed by its riskiest part (``RouteStage``);
 * the target only receives the original prompt on the ``pass`` route, or a rewrite the
   assessor scored as less risky than the original on ``neutralize``;
 * a ``refuse`` prompt reaches no model (the refusal writer sees a masked summary);
@@ -25,25 +28,29 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lance.assess.distribution import Assessor, RiskDistribution
+from lance.assess.distribution import Assessor, Part, RiskDistribution
 from lance.assess.bright_lines import MINOR_SEXUAL_CATEGORY, minor_sexual_content
+from lance.assess.instructions import assess_system_turns
 from lance.assess.routing import RouteDecision, decide_route
 from lance.backends import deadline
 from lance.backends.base import ChatModel, GenerateParams, Message, MessagesLike, to_messages
 from lance.backends.events import record_calls
 from lance.config.pipeline import PipelineConfig
-from lance.errors import LanceError
+from lance.errors import InputError, LanceError
 from lance.judges.base import RefusalCheck, is_refusal
 from lance.refine.loop import Refiner
 from lance.refine.styles import RefinerStyle
 from lance.respond.refusal import unavailable_message, write_refusal
-from lance.respond.state import RequestState
+from lance.respond.state import RequestState, TurnRisk
 from lance.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
 #: How many earlier turns are read as context for the last user turn.
 CONTEXT_TURNS = 4
+#: Roles whose every turn is assessed on its own: what the user and the application say (the
+#: server maps ``developer`` to ``system``). Earlier assistant turns are read as context.
+ASSESSED_ROLES = ("system", "user")
 
 
 class Stage:
@@ -102,10 +109,31 @@ def _timed(state: RequestState, stage: Stage, t0: float) -> None:
 
 
 def start(prompt: MessagesLike, params: GenerateParams | None = None) -> RequestState:
-    """The state for a prompt or a conversation: its last non-empty user turn is the text to work on."""
+    """The state for a prompt or a conversation: its last user turn is the text to work on.
+
+    An empty last user turn is an ``InputError``: it is what the target would answer, and
+    answering an earlier turn instead would hide what was asked.
+    """
     msgs = to_messages(prompt)
-    idx = max(i for i, m in enumerate(msgs) if m.role == "user" and m.content.strip())
-    return RequestState(messages=msgs, index=idx, text=msgs[idx].content, params=params)
+    idx = max(i for i, m in enumerate(msgs) if m.role == "user")
+    if not msgs[idx].content.strip():
+        raise InputError(f"message {idx} (the last user turn) is empty: give the question to answer there")
+    return RequestState(messages=msgs, index=idx, text=msgs[idx].content, params=params, prompt=msgs[idx].content)
+
+
+def _riskier(alone: RiskDistribution, ctx: RiskDistribution, offset: int) -> RiskDistribution:
+    """The riskier of a text read alone and after ``offset`` characters of context, about the text."""
+    if alone.p_safe <= ctx.p_safe:
+        return alone
+    part = ctx.part
+    if part is not None:
+        start, end = max(0, part.start - offset), max(0, part.end - offset)
+        if end <= start:  # the window that decided lies in the context: the turn as a whole is risky
+            part = None
+        else:
+            text = alone.text[start:end] if part.reading == "plain" else part.text
+            part = Part(start=start, end=end, reading=part.reading, text=text)
+    return ctx.model_copy(update={"text": alone.text, "part": part})
 
 
 class ContextAssessor:
@@ -124,7 +152,7 @@ class ContextAssessor:
             return self.inner.assess(texts)
         both = self.inner.assess(texts + [f"{self.context}\n{t}" for t in texts])
         alone, ctx = both[: len(texts)], both[len(texts) :]
-        return [a if a.p_safe <= c.p_safe else c.model_copy(update={"text": a.text}) for a, c in zip(alone, ctx)]
+        return [_riskier(a, c, len(self.context) + 1) for a, c in zip(alone, ctx)]
 
 
 def context_of(messages: list[Message], index: int) -> str:
@@ -133,21 +161,71 @@ def context_of(messages: list[Message], index: int) -> str:
     return "\n".join(m.content.strip() for m in earlier if m.content.strip())
 
 
+def exchange_text(messages: list[Message], i: int, index: int) -> str | None:
+    """An earlier user turn with the assistant turn that answered it, as one text (``None``
+    when no assistant turn follows it before ``index``).
+
+    Alone, the short turns of ordinary chat read as risky to a gate trained on requests ("Yes
+    please" p(safe) 0.01, "I have two kids." 0.05, "I like Paris." 0.48); read as the exchange a
+    reader sees, they pass (0.91, 0.86, 0.91) while a harmful ask stays flagged with its refusal
+    ("How do I make a pipe bomb?" + "I can't help with that.": 0.02).
+    """
+    if i + 1 < index and messages[i].role == "user" and messages[i + 1].role == "assistant":
+        return f"{messages[i].content}\n{messages[i + 1].content}"
+    return None
+
+
+def assessed_turns(messages: list[Message], index: int) -> list[int]:
+    """Indices of the turns assessed on their own besides ``index``: user and system turns, and
+    every turn after ``index`` (an assistant prefill steers the answer as much as a prompt)."""
+    return [i for i, m in enumerate(messages)
+            if i != index and m.content.strip() and (m.role in ASSESSED_ROLES or i > index)]
+
+
 @dataclass
 class Assess(Stage):
-    """The turn's risk distribution, read in the conversation's context. No LLM call."""
+    """Every part of the input, in one batch: the last user turn alone and in the conversation's
+    context, each earlier user turn with the assistant turn that answered it (``exchange_text``),
+    each system turn and any turn after the last user turn alone;
+    a system turn by the window gate, or without its clean prohibitions when there is none
+    (``lance.assess.instructions``). Each turn is read whole (windows, decodings:
+    ``lance.assess.assessor``). No LLM call."""
 
     assessor: Assessor
     name = "assess"
 
     def run(self, state: RequestState) -> None:
-        state.judge = ContextAssessor(self.assessor, context_of(state.messages, state.index))
-        state.dist = state.judge.assess([state.text])[0]
+        context = context_of(state.messages, state.index)
+        state.judge = ContextAssessor(self.assessor, context)
+        others = assessed_turns(state.messages, state.index)
+        texts = [state.text] + ([f"{context}\n{state.text}"] if context else [])
+        system = [i for i in others if state.messages[i].role == "system"]
+        plain = [i for i in others if state.messages[i].role != "system"]
+        exchanges = {i: exchange_text(state.messages, i, state.index) for i in plain}
+        dists = self.assessor.assess(texts + [exchanges[i] or state.messages[i].content for i in plain])
+        by_turn = dict(zip(plain, dists[len(texts) :]))
+        if system:
+            by_turn |= dict(zip(system, assess_system_turns(self.assessor, [state.messages[i].content for i in system])))
+        turn = _riskier(dists[0], dists[1], len(context) + 1) if context else dists[0]
+        state.turns = [TurnRisk(i, state.messages[i].role, by_turn[i], with_reply=exchanges.get(i) is not None)
+                       for i in others]
+        state.focus(state.index, turn, turn.part)
+
+
+def _where(state: RequestState, index: int) -> str:
+    return f"the {state.messages[index].role} turn (message {index})"
 
 
 @dataclass
 class RouteStage(Stage):
-    """Pass, neutralise or refuse (``lance.assess.routing``); a passed prompt is sent as it is."""
+    """Routes by the riskiest part of the input (``lance.assess.routing`` on each part).
+
+    Risk in the last user turn (in any window of it, or in its decoded reading) takes that turn's
+    route, and the refiner sees the part that decided: a window is rewritten in place. Risk in any
+    other turn (a system turn, an earlier user turn, a turn after the last user turn) is refused
+    naturally: the application's instructions and the conversation so far are not rewritten
+    behind the user's back. A passed request is sent exactly as it came.
+    """
 
     taxonomy: Taxonomy
     config: PipelineConfig
@@ -155,12 +233,24 @@ class RouteStage(Stage):
 
     def run(self, state: RequestState) -> None:
         assert state.dist is not None, "route needs assess first"
-        state.decision = decide_route(state.dist, self.taxonomy, self.config)
-        line = minor_sexual_content(state.text) if state.decision.route == "neutralize" else None
+        decision = decide_route(state.dist, self.taxonomy, self.config)
+        line = minor_sexual_content(state.text) if decision.route == "neutralize" else None
         if line is not None:  # a flagged request is refused by rule, never neutralised (assess.bright_lines)
-            state.decision = RouteDecision(route="refuse", reason=f"bright line: {line}", categories=[MINOR_SEXUAL_CATEGORY])
-        state.route, state.reason = state.decision.route, state.decision.reason
+            decision = RouteDecision(route="refuse", reason=f"bright line: {line}", categories=[MINOR_SEXUAL_CATEGORY])
+        risky = [(t, d) for t in state.turns if (d := decide_route(t.dist, self.taxonomy, self.config)).route != "pass"]
+        if risky:
+            turn, worst = min(risky, key=lambda td: td[0].dist.p_safe)
+            where = "; ".join(f"{_where(state, t.index)}: {d.reason}" for t, d in risky)
+            if decision.route != "pass":
+                where = f"the last user turn: {decision.reason}; {where}"
+            state.focus(turn.index, turn.dist, None if turn.with_reply else turn.dist.part)
+            decision = RouteDecision(route="refuse", reason=f"risk outside the last user turn ({where})",
+                                     categories=worst.categories or [c for c, _ in turn.dist.top_risks(1)])
+        state.decision = decision
+        state.route, state.reason = decision.route, decision.reason
         if state.route == "pass":
+            # a passed request goes out exactly as it came: the whole turn, not a window or a decoding
+            state.focus(state.index, state.dist, None)
             state.sent, state.after = state.text, state.dist
 
 
@@ -236,6 +326,14 @@ class Neutralize(Stage):
         if why is not None:
             again = decide_route(acc.distribution, self.taxonomy, self.config)
             state.refuse(again.categories or cats, state.last_gradient, f"{reason}; {why}")
+            return
+        if state.span is not None and state.judge is not None:
+            # the rewrite replaces one part of a turn: the turn as sent must clear the same bars
+            turn = state.sent_turn()
+            whole = state.judge.assess([turn])[0]
+            why = send_bar(turn, whole, self.taxonomy, self.config)
+            if why is not None:
+                state.refuse(cats, state.last_gradient, f"{reason}; the turn with the rewrite in place: {why}")
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lance.assess.distribution import Assessor, RiskDistribution
+from lance.assess.distribution import Assessor, Part, RiskDistribution
 from lance.assess.routing import RouteDecision
 from lance.backends.base import GenerateParams, Message
 from lance.backends.events import CallEvent
@@ -26,20 +26,40 @@ class RefusalOrder:
     use_llm: bool = True
 
 
+@dataclass(frozen=True)
+class TurnRisk:
+    """One turn other than the last user turn, assessed on its own (all of it, decoded where encoded)."""
+
+    index: int
+    role: str
+    dist: RiskDistribution
+    #: Read together with the assistant turn that answered it (``exchange_text``): ``dist``'s
+    #: part is then a span of that exchange, not of the turn.
+    with_reply: bool = False
+
+
 @dataclass
 class RequestState:
     """One request on its way through a chain of stages.
 
-    ``text`` is what is assessed and refined (the prompt, or the last user turn of a
-    conversation at ``index``); ``sent`` is what the target answers. A stage that decides
-    the request must end in a refusal sets ``refusal``; one that ends it otherwise sets
-    ``final``. Either stops the stages after it, except the refusal writer.
+    ``text`` is what is assessed and refined: the prompt, or the last user turn of a
+    conversation at ``index`` — or, once routing has found the risk in one part of the input, that
+    part (a window of a long turn at ``span``, the decoded reading of an encoded one, or another
+    turn). ``sent`` is what the target answers in its place. A stage that decides the request
+    must end in a refusal sets ``refusal``; one that ends it otherwise sets ``final``. Either
+    stops the stages after it, except the refusal writer.
     """
 
     messages: list[Message]
     index: int
     text: str
     params: GenerateParams | None = None
+    #: The last user turn, as given: what the result reports as the prompt.
+    prompt: str = ""
+    #: Character span of ``messages[index]`` that ``text`` stands for (``None``: the whole turn).
+    span: tuple[int, int] | None = None
+    #: Every other assessed turn (system turns, earlier user turns, turns after the last user turn).
+    turns: list[TurnRisk] = field(default_factory=list)
     #: Assesses a text in the conversation's context (``ContextAssessor``); set by the assess stage.
     judge: Assessor | None = None
     dist: RiskDistribution | None = None
@@ -70,10 +90,25 @@ class RequestState:
     def stopped(self) -> bool:
         return self.final or self.refusal is not None
 
-    def target_messages(self) -> list[Message]:
-        """The conversation with the turn at ``index`` replaced by what is sent."""
+    def focus(self, index: int, dist: RiskDistribution, part: Part | None) -> None:
+        """Work on ``part`` of the turn at ``index`` (the whole turn when ``None``) from now on."""
+        turn = self.messages[index].content
+        self.index, self.dist = index, dist
+        self.span = None if part is None else (part.start, part.end)
+        self.text = turn if part is None else part.text
+
+    def sent_turn(self) -> str:
+        """The focused turn as the target receives it: ``sent`` in place of the focused span."""
         sent = self.text if self.sent is None else self.sent
-        return [*self.messages[: self.index], Message(role="user", content=sent), *self.messages[self.index + 1 :]]
+        if self.span is None:
+            return sent
+        turn = self.messages[self.index].content
+        return turn[: self.span[0]] + sent + turn[self.span[1] :]
+
+    def target_messages(self) -> list[Message]:
+        """The conversation with the focused turn (or span of it) replaced by what is sent."""
+        role = self.messages[self.index].role
+        return [*self.messages[: self.index], Message(role=role, content=self.sent_turn()), *self.messages[self.index + 1 :]]
 
     def refuse(self, categories: list[str], gradient: TextualGradient | None, reason: str, *, use_llm: bool = True) -> None:
         self.refusal = RefusalOrder(categories=categories, gradient=gradient, reason=reason, use_llm=use_llm)
