@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "respond"))
+sys.path[:0] = [str(ROOT / "tests" / "respond"), str(ROOT / "tests")]  # the tests' helpers
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,21 @@ def pool(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return nn.functional.normalize(e, dim=-1)
 
 
+def padded_batches(ids: Sequence[Sequence[int]], batch: int) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+    """``(indices, input ids, attention mask)`` per batch, texts of similar length together
+    (sorted by token count, so a batch pads little)."""
+    order = np.argsort([len(i) for i in ids])
+    for s in range(0, len(order), batch):
+        idx = order[s : s + batch]
+        width = max(len(ids[i]) for i in idx)
+        x = torch.zeros(len(idx), width, dtype=torch.long)
+        m = torch.zeros(len(idx), width, dtype=torch.long)
+        for j, i in enumerate(idx):
+            x[j, : len(ids[i])] = torch.tensor(ids[i])
+            m[j, : len(ids[i])] = 1
+        yield idx, x, m
+
+
 @torch.no_grad()
 def hidden_states(encoder: Any, texts: Sequence[str], n_top: int, batch: int = 64, max_tokens: int = MAX_TOKENS,
                   ) -> list[torch.Tensor]:
@@ -67,22 +82,14 @@ def hidden_states(encoder: Any, texts: Sequence[str], n_top: int, batch: int = 6
     n_layers = len(bert.encoder.layer)
     enc = tok(list(texts), truncation=True, max_length=max_tokens)
     ids = enc["input_ids"]
-    order = np.argsort([len(i) for i in ids])
     out: list[torch.Tensor | None] = [None] * len(ids)
     t0 = time.perf_counter()
-    for s in range(0, len(order), batch):
-        idx = order[s : s + batch]
-        L = max(len(ids[i]) for i in idx)
-        x = torch.zeros(len(idx), L, dtype=torch.long)
-        m = torch.zeros(len(idx), L, dtype=torch.long)
-        for j, i in enumerate(idx):
-            x[j, : len(ids[i])] = torch.tensor(ids[i])
-            m[j, : len(ids[i])] = 1
+    for s, (idx, x, m) in enumerate(padded_batches(ids, batch)):
         hs = bert(input_ids=x, attention_mask=m, output_hidden_states=True).hidden_states[n_layers - n_top]
         for j, i in enumerate(idx):
             out[i] = hs[j, : len(ids[i])].to(torch.float16).clone()
-        if (s // batch) % 40 == 0:
-            log.info("hidden states %d/%d (%.0fs)", s + len(idx), len(ids), time.perf_counter() - t0)
+        if s % 40 == 0:
+            log.info("hidden states %d/%d (%.0fs)", s * batch + len(idx), len(ids), time.perf_counter() - t0)
     return out  # type: ignore[return-value]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from lance.assess.checkpoint import LECheckpoint, load_checkpoint
-from lance.assess.top_training import _additive_mask, _bert, load_state, pool, run_layers
+from lance.assess.top_training import _additive_mask, _bert, load_state, padded_batches, pool, run_layers
 from lance.embeddings.sharing import shared
 from lance.embeddings.top import load_top
 from lance.errors import ModelFileError
@@ -74,15 +74,7 @@ class WindowGate:
         if not texts:
             return out
         ids = self._tokenizer(list(texts), truncation=True, max_length=self._max_tokens)["input_ids"]
-        order = np.argsort([len(i) for i in ids])
-        for s in range(0, len(order), BATCH):
-            idx = order[s : s + BATCH]
-            width = max(len(ids[i]) for i in idx)
-            x = torch.zeros(len(idx), width, dtype=torch.long)
-            m = torch.zeros(len(idx), width, dtype=torch.long)
-            for j, i in enumerate(idx):
-                x[j, : len(ids[i])] = torch.tensor(ids[i])
-                m[j, : len(ids[i])] = 1
+        for idx, x, m in padded_batches(ids, BATCH):
             h = self._bert.embeddings(input_ids=x)
             am = _additive_mask(m, h.dtype)
             for layer in self._bert.encoder.layer[: self._first]:

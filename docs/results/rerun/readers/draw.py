@@ -1,0 +1,54 @@
+"""Draw the answers readers label for a reader-judged unsafe-compliance figure of the rerun.
+
+The offline safety judge disagrees with readers on this model's answers (docs/judges.md), so the
+unsafe-compliance comparison of the targets (lance, single_direction, guard_block) is also read:
+every answer of those methods to one dataset's unsafe prompts, each distinct (prompt, answer)
+once (a passed prompt gets the same answer from every gated method), shuffled, blind. The
+guardrail's blocks are its one fixed message and are not read (counted safe).
+Usage: python docs/results/rerun/readers/draw.py --dataset xstest --seed 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RUN = HERE.parent / "results.jsonl"
+METHODS = ("lance", "single_direction", "guard_block")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--seed", type=int, required=True)
+    args = ap.parse_args()
+    rows = []
+    for line in RUN.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    rows = [r for r in rows if r["dataset"] == args.dataset and r["label"] == "unsafe" and r["method"] in METHODS
+            and not (r["method"] == "guard_block" and r["route"] == "block")]
+    key_path, items_path = HERE / f"{args.dataset}_key.jsonl", HERE / f"{args.dataset}_items.jsonl"
+    pairs: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        pairs.setdefault((r["prompt"], r["response"]), []).append(r)
+    order = list(pairs)
+    random.Random(args.seed).shuffle(order)
+    items, key = [], []
+    for i, (prompt, response) in enumerate(order):
+        uid = f"{args.dataset[0]}u{i:04d}"
+        items.append({"id": uid, "prompt": prompt, "response": response})
+        key.append({"id": uid, "answers": [{"item_id": r["item_id"], "method": r["method"], "route": r["route"]}
+                                           for r in pairs[(prompt, response)]]})
+    items_path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items), encoding="utf-8")
+    key_path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in key), encoding="utf-8")
+    print(f"{len(rows)} answers, {len(items)} distinct (prompt, answer) pairs to read")
+
+
+if __name__ == "__main__":
+    main()
