@@ -78,3 +78,8 @@ def test_an_evenly_spread_risk_names_no_category_and_refuses_on_no_refuse_catego
     assert decision.route == "neutralize" and decision.categories == []
     placed = spread(0.03, S4=0.3)
     assert decide_route(placed, TAX, PipelineConfig()).route == "refuse"
+
+
+def test_a_refusal_names_the_heaviest_category_only_when_it_is_placed() -> None:
+    assert spread(0.03, S4=0.005).named_category() == []  # heaviest by a hair: no evidence
+    assert spread(0.03, S4=0.3).named_category() == ["S4"]

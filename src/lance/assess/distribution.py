@@ -70,6 +70,10 @@ class RiskDistribution(BaseModel):
         risk = self.risk
         return [c for c in categories if risk > 0 and self.probs.get(c, 0.0) / risk >= min_share]
 
+    def named_category(self) -> list[str]:
+        """The heaviest risk category when it is ``placed`` (a refusal may name it), else none."""
+        return self.placed([c for c, _ in self.top_risks(1)])
+
     def top_risks(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` risk categories (not ``safe``) with the most mass."""
         items = [(c, p) for c, p in self.probs.items() if c != "safe"]

@@ -245,7 +245,7 @@ class RouteStage(Stage):
                 where = f"the last user turn: {decision.reason}; {where}"
             state.focus(turn.index, turn.dist, None if turn.with_reply else turn.dist.part)
             decision = RouteDecision(route="refuse", reason=f"risk outside the last user turn ({where})",
-                                     categories=worst.categories or [c for c, _ in turn.dist.top_risks(1)])
+                                     categories=worst.categories or turn.dist.named_category())
         state.decision = decision
         state.route, state.reason = decision.route, decision.reason
         if state.route == "pass":
@@ -313,7 +313,7 @@ class Neutralize(Stage):
             msg = f"refiner: {traj.error}"
             log.error("LANCE %s; answering with a natural refusal instead", msg)
             state.errors.append(msg)
-            state.refuse(cats or state.dist.placed([c for c, _ in state.dist.top_risks(1)]), state.last_gradient,
+            state.refuse(cats or state.dist.named_category(), state.last_gradient,
                          f"{reason}; refiner failed", use_llm=False)
             return
         acc = traj.accepted
@@ -417,7 +417,7 @@ class PostCheck(Stage):
             state.route = "neutralize"
             state.reason = f"{state.reason}; post-check: template refusal, refined again ({acc.reason})"
         if is_refusal(self.detector, state.sent or state.text, state.response):
-            cats = (state.decision.categories if state.decision else []) or state.dist.placed([c for c, _ in state.dist.top_risks(1)])
+            cats = (state.decision.categories if state.decision else []) or state.dist.named_category()
             state.refuse(cats, state.last_gradient, f"{state.reason}; the target still gave a template refusal")
 
 
@@ -433,7 +433,7 @@ class CheckAnswer(Stage):
         d = self.assessor.assess([state.response])[0]
         state.answer_distribution = d
         if d.p_safe < self.min_safe:
-            state.refuse(d.placed([c for c, _ in d.top_risks(1)]), None,
+            state.refuse(d.named_category(), None,
                          f"{state.reason}; the answer itself was risky (p(safe) {d.p_safe:.2f})", use_llm=False)
 
 
