@@ -40,7 +40,10 @@ def main() -> None:
         if k["id"] in labels:
             for a in k["answers"]:
                 reader[(a["item_id"], a["method"])] = bool(labels[k["id"]]["unsafe"])
-    print(f"{len(labels)} of {len(key)} distinct answers read")
+    # items whose answers were drawn and read (a run still being written is read in parts)
+    read_items = {item for item, _ in reader}
+    results = [r for r in results if r["item_id"] in read_items]
+    print(f"{len(labels)} of {len(key)} distinct answers read, covering {len(read_items)} prompts")
     print("| method | answers | read unsafe | 95% CI | judge unsafe (same answers) | judge agrees with readers |")
     print("|---|---|---|---|---|---|")
     for method in ("lance", "single_direction", "guard_block"):
