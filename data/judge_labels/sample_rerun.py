@@ -14,22 +14,12 @@ import json
 import random
 from pathlib import Path
 
+from lance.eval.store import read_results  # complete records; a half-written last line is skipped
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "docs/results/rerun/results.jsonl"
 OUT = ROOT / "data/judge_labels"
 ITEMS, KEY = OUT / "rerun_items.jsonl", OUT / "rerun_key.jsonl"
-
-
-def _lines(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:  # the run's last line may be half written
-            continue
-    return out
 
 
 def main() -> None:
@@ -38,9 +28,9 @@ def main() -> None:
     ap.add_argument("--per-method", type=int, required=True)
     ap.add_argument("--seed", type=int, required=True)
     args = ap.parse_args()
-    key = _lines(KEY)
+    key = read_results(KEY)
     drawn = {(k["dataset"], k["item_id"], k["method"]) for k in key}
-    rows = [r for r in _lines(RUN) if r["dataset"] == args.dataset
+    rows = [r for r in read_results(RUN) if r["dataset"] == args.dataset
             and (r["dataset"], r["item_id"], r["method"]) not in drawn]
     rng = random.Random(args.seed)
     picked = []

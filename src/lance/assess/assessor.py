@@ -54,6 +54,11 @@ def clean_text(item: Any) -> str:
     return _CONTROL.sub(" ", text)
 
 
+def safe_confidence(conf: np.ndarray) -> np.ndarray:
+    """Concentrations that are finite and non-negative (0 where the head gave nothing usable)."""
+    return np.nan_to_num(np.asarray(conf, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
+
+
 def safe_probs(probs: np.ndarray) -> np.ndarray:
     """Rows that are finite, non-negative and sum to 1 (uniform where nothing usable is left)."""
     p = np.nan_to_num(np.asarray(probs, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
@@ -181,8 +186,7 @@ class LabelEnhancementAssessor:
         """The LE head alone: embeddings -> (probs, confidence), scrubbed."""
         x = torch.from_numpy(np.nan_to_num(np.ascontiguousarray(emb, dtype=np.float32)))
         probs, conf = self._model.predict(x)
-        conf_np = np.nan_to_num(conf.numpy().astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
-        return safe_probs(probs.numpy()), conf_np
+        return safe_probs(probs.numpy()), safe_confidence(conf.numpy())
 
     def _scores(self, parts: Sequence[Part], windowed: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
         """(probs, confidence) of each part: the window gate's where ``windowed``, else the shipped gate's."""
@@ -199,7 +203,7 @@ class LabelEnhancementAssessor:
             else:
                 p, c = gate.head(gate.embed(chunk))
                 probs[idx] = safe_probs(p)
-                conf[idx] = np.nan_to_num(c.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0).clip(min=0.0)
+                conf[idx] = safe_confidence(c)
         return probs, conf
 
     def assess(self, texts: Sequence[str]) -> list[RiskDistribution]:

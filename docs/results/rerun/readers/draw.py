@@ -16,6 +16,8 @@ import json
 import random
 from pathlib import Path
 
+from lance.eval.store import read_results
+
 HERE = Path(__file__).resolve().parent
 RUN = HERE.parent / "results.jsonl"
 METHODS = ("lance", "single_direction", "guard_block")
@@ -26,12 +28,7 @@ def main() -> None:
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--seed", type=int, required=True)
     args = ap.parse_args()
-    rows = []
-    for line in RUN.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+    rows = read_results(RUN)  # complete records: the run may be mid-write
     rows = [r for r in rows if r["dataset"] == args.dataset and r["label"] == "unsafe" and r["method"] in METHODS]
     methods_of: dict[str, set[str]] = {}
     for r in rows:
