@@ -1,0 +1,47 @@
+"""A pool of the embedded model's own answers to train-split harmful prompts, for reading.
+
+The safety judge misses its targets on this model's one-line answers because the readers' training
+part holds only 6 reader-unsafe answers (docs/judges.md). At the model's ~2-3% unsafe rate a few
+hundred such answers need ~10,000 answers read, so this writes every train-split harmful prompt
+(<= 400 characters, none in the refinement model's prompts or in train_prompts.jsonl: 1,443) as a
+prompt file; the bare model answers them first, then the other methods (7 x 1,443 ~ 10,000 answers),
+with ``lance eval --file`` (resumable: the same --out continues):
+
+    python data/judge_labels/oneline_pool.py
+    lance eval --file data/judge_labels/oneline_pool_prompts.jsonl --methods vanilla --no-judge \
+        --out data/judge_labels/oneline_pool_run
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SETS = ("do_not_answer", "harmbench", "strongreject", "jbb_behaviors", "advbench", "harmfulqa", "dangerousqa")
+
+
+def main() -> None:
+    from lance.datasets import load_dataset
+    from lance.datasets._io import text_key
+
+    used = {text_key(json.loads(line)["prompt"]) for line in (ROOT / "data/refiner_train/prompts.jsonl").open()}
+    used |= {text_key(json.loads(line)["text"]) for line in (ROOT / "data/judge_labels/train_prompts.jsonl").open()}
+    seen: set[str] = set()
+    rows = []
+    for name in SETS:
+        for r in load_dataset(name):
+            key = text_key(r.text)
+            if r.split == "train" and r.label == "unsafe" and len(r.text) <= 400 and key not in used | seen:
+                seen.add(key)
+                rows.append({"id": r.id, "text": r.text, "label": "unsafe", "source": r.source})
+    random.Random(143).shuffle(rows)  # a resumed run's first rows are a random sample of the pool
+    out = ROOT / "data/judge_labels/oneline_pool_prompts.jsonl"
+    with out.open("w") as f:
+        f.writelines(json.dumps(x, ensure_ascii=False) + "\n" for x in rows)
+    print(f"{len(rows)} prompts -> {out}")
+
+
+if __name__ == "__main__":
+    main()
