@@ -66,6 +66,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from lance.assess.assessor import LabelEnhancementAssessor, default_assessor
+    from lance.assess.instructions import set_aside_prohibitions
+    from lance.assess.routing import decide_route
     from lance.config import PipelineConfig
     from lance.datasets import load_dataset
     from lance.respond.stages import Assess, Chain, RouteStage, start
@@ -97,12 +99,9 @@ def main() -> None:
         if x != "pass":
             print(f"  {r['id']}: {x}")
 
-    from lance.assess.instructions import set_aside_prohibitions
-    from lance.assess.routing import decide_route
-
-    short = [r.text for n in HARMFUL_SETS for r in load_dataset(n)
-             if r.split == "test" and r.label == "unsafe" and r.meta.get("functional_category") != "contextual"
-             and len(r.text) < 300]
+    harmful = [r.text for n in HARMFUL_SETS for r in load_dataset(n)
+               if r.split == "test" and r.label == "unsafe" and r.meta.get("functional_category") != "contextual"]
+    short = [t for t in harmful if len(t) < 300]
     random.Random(0).shuffle(short)
     sets = {"benign (the 54 above)": [r["system"] for r in rows],
             "a harmful request spliced in": [spliced(r["system"], short[i], i) for i, r in enumerate(rows)],
@@ -114,8 +113,7 @@ def main() -> None:
                   for t in (texts, [set_aside_prohibitions(x) for x in texts])]
         print(f"  {name:34} (n={len(texts)}) {shares[0]:.3f} / {shares[1]:.3f}")
 
-    harm = [r.text for n in HARMFUL_SETS for r in load_dataset(n)
-            if r.split == "test" and r.label == "unsafe" and r.meta.get("functional_category") != "contextual"][: args.n]
+    harm = harmful[: args.n]
     benign = [r.text for r in load_dataset("alpaca_eval") if r.split == "test" and len(r.text) < 400][: args.n]
     for name, prompts in (("harmful test prompts", harm), ("benign alpaca_eval test prompts", benign)):
         enc = [encodings(h) for h in prompts]

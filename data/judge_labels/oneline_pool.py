@@ -16,31 +16,22 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SETS = ("do_not_answer", "harmbench", "strongreject", "jbb_behaviors", "advbench", "harmfulqa", "dangerousqa")
+from train_prompts import ROOT, refiner_prompt_keys, unsafe_train_records, write_prompt_file
 
 
 def main() -> None:
-    from lance.datasets import load_dataset
     from lance.datasets._io import text_key
 
-    used = {text_key(json.loads(line)["prompt"]) for line in (ROOT / "data/refiner_train/prompts.jsonl").open()}
+    used = refiner_prompt_keys()
     used |= {text_key(json.loads(line)["text"]) for line in (ROOT / "data/judge_labels/train_prompts.jsonl").open()}
-    seen: set[str] = set()
     rows = []
-    for name in SETS:
-        for r in load_dataset(name):
-            key = text_key(r.text)
-            if r.split == "train" and r.label == "unsafe" and len(r.text) <= 400 and key not in used | seen:
-                seen.add(key)
-                rows.append({"id": r.id, "text": r.text, "label": "unsafe", "source": r.source})
+    for r in unsafe_train_records():
+        if (key := text_key(r.text)) not in used:
+            used.add(key)  # one row per distinct text across the sets
+            rows.append({"id": r.id, "text": r.text, "label": "unsafe", "source": r.source})
     random.Random(143).shuffle(rows)  # a resumed run's first rows are a random sample of the pool
-    out = ROOT / "data/judge_labels/oneline_pool_prompts.jsonl"
-    with out.open("w") as f:
-        f.writelines(json.dumps(x, ensure_ascii=False) + "\n" for x in rows)
-    print(f"{len(rows)} prompts -> {out}")
+    write_prompt_file(rows, ROOT / "data/judge_labels/oneline_pool_prompts.jsonl")
 
 
 if __name__ == "__main__":
