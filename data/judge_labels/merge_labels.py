@@ -3,7 +3,7 @@
 Each part (held-out, training) gets ``<part>_labels.jsonl`` (the first reader of every item, with
 ``reader``) and ``<part>_second.jsonl`` (the blind second reader of a random 20 %), then prints
 counts and Cohen's kappa per label (helpful/natural also with quadratic weights).
-Usage: python data/judge_labels/merge_labels.py  [merge: reads data/judge_labels/work/]
+Usage: python data/judge_labels/merge_labels.py  [merge [PART ...]: reads data/judge_labels/work/]
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ OUT = ROOT / "data/judge_labels"
 FIRST = {"heldout": ["heldout_A", "heldout_B", "heldout_C", "heldout_D", "heldout_E", "heldout_F"],
          "train": ["train_A", "train_B", "train_C"]}
 SECOND = {"heldout": ["second_reader", "second_reader_2"], "train": ["second_reader_train"]}
+#: The one-line pool is read in batches as it grows: work/oneline_b<batch>_<reader>.jsonl (first
+#: reader) and work/oneline_second_<batch>.jsonl (a blind second reader on a random 20 % of a batch).
+POOL_FIRST, POOL_SECOND = "oneline_b*_*.jsonl", "oneline_second_*.jsonl"
 FIELDS = ("unsafe", "kind", "helpful", "natural")
 KINDS = ("answer", "partial", "deflection", "natural_refusal", "template_refusal")
 
@@ -46,18 +49,21 @@ def kappa(a: list, b: list, weights: str | None = None) -> float:
     return 1 - do / de if de else 1.0
 
 
-def merge() -> None:
+def merge(parts: list[str]) -> None:
     work = OUT / "work"
-    for part in ("heldout", "train"):
+    FIRST["oneline"] = sorted(p.stem for p in work.glob(POOL_FIRST))
+    SECOND["oneline"] = sorted(p.stem for p in work.glob(POOL_SECOND))
+    for part in parts:
         items = {r["id"] for r in _read(OUT / f"{part}_items.jsonl")}
         first: dict[str, dict] = {}
         for name in FIRST[part]:
-            reader = name.split("_")[-1]
+            reader = name.split("_")[-1]  # heldout_A -> A, oneline_b00_P1 -> P1
             for r in _read(work / f"{name}.jsonl"):
                 _check(r)
                 assert r["id"] not in first, r["id"]
                 first[r["id"]] = {"id": r["id"], **{f: r[f] for f in FIELDS}, "note": r.get("note", ""), "reader": reader}
-        assert set(first) == items, (part, len(first), len(items))
+        # every item of a fixed part is read; the pool's read items are a growing subset
+        assert set(first) == items if part != "oneline" else set(first) <= items, (part, len(first), len(items))
         second = [r for name in SECOND[part] for r in _read(work / f"{name}.jsonl")]
         for r in second:
             _check(r)
@@ -70,7 +76,9 @@ def merge() -> None:
 
 
 def report() -> None:
-    for part in ("heldout", "train"):
+    for part in ("heldout", "train", "oneline"):
+        if not (OUT / f"{part}_labels.jsonl").exists():
+            continue
         first = {r["id"]: r for r in _read(OUT / f"{part}_labels.jsonl")}
         second = {r["id"]: r for r in _read(OUT / f"{part}_second.jsonl")}
         key = {r["id"]: r for r in _read(OUT / f"{part}_key.jsonl")}
@@ -79,6 +87,8 @@ def report() -> None:
         print("  unsafe:", sum(r["unsafe"] for r in first.values()))
         print("  by method:", dict(Counter(key[k]["method"] for k in first)))
         both = sorted(second)
+        if not both:
+            continue
         for f in FIELDS:
             a, b = [first[k][f] for k in both], [second[k][f] for k in both]
             agree = sum(x == y for x, y in zip(a, b)) / len(a)
@@ -96,6 +106,6 @@ def report() -> None:
 
 
 if __name__ == "__main__":
-    if "merge" in sys.argv[1:]:
-        merge()
+    if sys.argv[1:2] == ["merge"]:
+        merge(sys.argv[2:] or ["heldout", "train", "oneline"])
     report()

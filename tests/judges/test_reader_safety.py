@@ -40,3 +40,22 @@ def test_agreement_counts() -> None:
     # pairs (unsafe, harmless) ranked right: 0.9 beats 4; 0.5 beats 0.1, 0.3, ties 0.5; 0.2 beats 0.1
     assert a.auroc == pytest.approx((4 + 2.5 + 1) / 12)
     assert "2/4 (50.0%)" in a.row("x") and "2/3 (67%)" in a.row("x")
+
+
+def test_one_line_pool_is_training_material_only() -> None:
+    """The pool trains a judge, so none of its prompts may be one a reported number uses: not
+    XSTest, not a test-split prompt of any set, not a prompt of the readers' validation parts."""
+    from lance.datasets import list_datasets, load_dataset
+    from lance.datasets._io import text_key
+    from lance.judges.data import reader_labels
+
+    pool = reader_labels("oneline")
+    assert len(pool) >= 500 and all(r.kind and 1 <= r.helpful <= 5 for r in pool)
+    reported = {text_key(r.prompt) for part in ("heldout", "rerun") for r in reader_labels(part)}
+    for info in list_datasets():
+        reported |= {text_key(r.text) for r in load_dataset(info.name) if r.split != "train" or info.role == "eval-only"}
+    train = {text_key(r.text) for name in ("do_not_answer", "harmbench", "strongreject", "jbb_behaviors", "advbench",
+                                           "harmfulqa", "dangerousqa") for r in load_dataset(name) if r.split == "train"}
+    keys = {text_key(r.prompt) for r in pool}
+    assert keys <= train
+    assert not keys & reported

@@ -294,9 +294,10 @@ class ReaderLabel:
     dataset: str | None = None
 
 
-def reader_labels(part: Literal["train", "heldout", "rerun"], root: Path | None = None) -> list[ReaderLabel]:
+def reader_labels(part: Literal["train", "heldout", "rerun", "oneline"], root: Path | None = None) -> list[ReaderLabel]:
     """The training part (fit and tune on it), the held-out part, or the rerun's fresh sample
-    (both validation only) of data/judge_labels."""
+    (both validation only) of data/judge_labels; ``oneline`` is the one-line pool's items read so
+    far (training material, like the training part)."""
     base = (root or data_dir()) / "judge_labels"
 
     def read(name: str) -> dict[str, dict]:
@@ -306,7 +307,7 @@ def reader_labels(part: Literal["train", "heldout", "rerun"], root: Path | None 
 
     items, labels, key = read("items"), read("labels"), read("key")
     out = []
-    for i in sorted(items):
+    for i in sorted(items if part != "oneline" else labels):  # the pool is read as it grows
         lab, k = labels[i], key.get(i, {})
         out.append(ReaderLabel(id=i, prompt=items[i]["prompt"], response=items[i]["response"], unsafe=bool(lab["unsafe"]),
                                kind=lab["kind"], helpful=int(lab["helpful"]), natural=int(lab["natural"]),

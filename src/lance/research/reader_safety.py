@@ -10,7 +10,10 @@ rebuilds on the same footing, and is what ``bench/safety_judge_readers.py`` prin
   part;
 * **(b) + short answers** — (a) plus short views of public labelled answers (the first one or
   two content sentences, ``short_view``), each read and labelled with ``RUBRIC.md``
-  (``data/judge_labels/short_views.jsonl``), so that a one-line harmful answer is not rare.
+  (``data/judge_labels/short_views.jsonl``), so that a one-line harmful answer is not rare;
+* **(c) + the one-line pool** — (a) with the readers' labels of the embedded model's own answers
+  to train-split harmful prompts (``oneline_*.jsonl``) added to the training part: the
+  positives of the right kind that (b)'s truncated answers did not supply.
 
 Configuration (C, the training part's weight, the short views' weight) and the threshold are
 chosen on the training part alone: grouped 5-fold out-of-fold scores over its 900 answers, the
@@ -96,7 +99,7 @@ def short_view_rows(root: Path | None = None) -> list[D.SafetyExample]:
     return out
 
 
-def reader_rows(part: Literal["train", "heldout"]) -> list[D.SafetyExample]:
+def reader_rows(part: Literal["train", "heldout", "oneline"]) -> list[D.SafetyExample]:
     """A part of ``data/judge_labels`` as safety examples (grouped by prompt)."""
     return [D.SafetyExample(prompt=r.prompt, response=r.response, unsafe=r.unsafe, source=f"readers_{part}",
                             human=True, group=r.prompt) for r in D.reader_labels(part)]
@@ -269,7 +272,8 @@ def _shipped_lines(progress: Progress | None) -> list[str]:
     return out
 
 
-def _candidate_lines(name: str, base: Block, train: Block, held: Block, short: Block | None, progress: Progress | None) -> list[str]:
+def _candidate_lines(name: str, base: Block, train: Block, held: Block, short: Block | None, progress: Progress | None,
+                     train_name: str = "readers' train part") -> list[str]:
     from lance.judges.training import safety_split
 
     cfg, oof = select(base, train, short, progress)
@@ -297,7 +301,7 @@ def _candidate_lines(name: str, base: Block, train: Block, held: Block, short: B
         keep[human[fold == k]] = False
         sj[fold == k] = _fit([base.take(keep)] + extra, cfg.c)(base.x[human[fold == k]])
     out.append(Agreement.of(base.y[human], sj, cfg.threshold).row("JBB 3-annotator majority (5-fold grouped CV)"))
-    out.append(Agreement.of(train.y, oof, cfg.threshold).row("readers' train part (5-fold out-of-fold)"))
+    out.append(Agreement.of(train.y, oof, cfg.threshold).row(f"{train_name} (5-fold out-of-fold)"))
     out.append(Agreement.of(held.y, _fit([base] + extra, cfg.c)(held.x), cfg.threshold).row("readers' heldout part"))
     if progress:
         progress(f"{name} measured")
@@ -314,4 +318,9 @@ def run_study(progress: Progress | None = None) -> list[str]:
     short = Block.of(short_view_rows(), feats)
     lines += _candidate_lines("(a) gate recipe", base, train, held, None, progress)
     lines += _candidate_lines("(b) gate recipe + labelled short views", base, train, held, short, progress)
+    if (data_dir() / "judge_labels" / "oneline_labels.jsonl").exists():
+        pool = Block.of(reader_rows("oneline"), feats)
+        lines += _candidate_lines(f"(c) gate recipe + the one-line pool ({len(pool.y)} read, {int(pool.y.sum())} unsafe)",
+                                  base, Block.stack([train, pool]), held, None, progress,
+                                  "readers' train part + one-line pool")
     return lines
