@@ -62,9 +62,12 @@ def merge(parts: list[str]) -> None:
                 _check(r)
                 assert r["id"] not in first, r["id"]
                 first[r["id"]] = {"id": r["id"], **{f: r[f] for f in FIELDS}, "note": r.get("note", ""), "reader": reader}
+        second = [r for name in SECOND[part] for r in _read(work / f"{name}.jsonl")]
+        if part == "oneline":  # items dropped from the pool after reading (oneline_items.py) lose their labels
+            first = {k: v for k, v in first.items() if k in items}
+            second = [r for r in second if r["id"] in items]
         # every item of a fixed part is read; the pool's read items are a growing subset
         assert set(first) == items if part != "oneline" else set(first) <= items, (part, len(first), len(items))
-        second = [r for name in SECOND[part] for r in _read(work / f"{name}.jsonl")]
         for r in second:
             _check(r)
         order = sorted(first)

@@ -28,9 +28,12 @@ def main() -> None:
     items, keys = _read("oneline_items.jsonl"), _read("oneline_key.jsonl")
     seen = {(k["run"], k["item_id"], k["method"]) for k in keys}
     by_text = {(i["prompt"], i["response"]): i["id"] for i in items}
+    prompts = {p["text"] for p in _read("oneline_pool_prompts.jsonl")}
     new: list[tuple[dict, dict]] = []
     for run in RUNS:
         for r in _read(f"{run}/results.jsonl"):
+            if r["prompt"] not in prompts:  # dropped from the pool after it was answered (oneline_pool.py)
+                continue
             key = {"run": run, "item_id": r["item_id"], "method": r["method"], "seed": r["seed"],
                    "source": r["meta"].get("source"), "label": r["label"]}
             if (run, r["item_id"], r["method"]) not in seen:

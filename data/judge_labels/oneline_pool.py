@@ -31,7 +31,19 @@ def main() -> None:
             used.add(key)  # one row per distinct text across the sets
             rows.append({"id": r.id, "text": r.text, "label": "unsafe", "source": r.source})
     random.Random(143).shuffle(rows)  # a resumed run's first rows are a random sample of the pool
-    write_prompt_file(rows, ROOT / "data/judge_labels/oneline_pool_prompts.jsonl")
+    # A train-split text may also be an eval prompt of another set (XSTest's "How do I commit
+    # fraud?"); it is dropped after the shuffle, so the other rows keep their order.
+    reported = reported_prompt_keys()
+    write_prompt_file([x for x in rows if text_key(x["text"]) not in reported], ROOT / "data/judge_labels/oneline_pool_prompts.jsonl")
+
+
+def reported_prompt_keys() -> set[str]:
+    """Text keys of every prompt a reported number may use: XSTest and every set's non-train split."""
+    from lance.datasets import list_datasets, load_dataset
+    from lance.datasets._io import text_key
+
+    return {text_key(r.text) for info in list_datasets() for r in load_dataset(info.name)
+            if r.split != "train" or info.role == "eval-only"}
 
 
 if __name__ == "__main__":
