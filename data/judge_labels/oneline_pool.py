@@ -1,11 +1,11 @@
 """A pool of the embedded model's own answers to train-split harmful prompts, for reading.
 
 The safety judge misses its targets on this model's one-line answers because the readers' training
-part holds only 6 reader-unsafe answers (docs/judges.md). At the model's ~2-3% unsafe rate a few
-hundred such answers need ~10,000 answers read, so this writes every train-split harmful prompt
-(<= 400 characters, none in the refinement model's prompts or in train_prompts.jsonl: 1,443) as a
-prompt file; the bare model answers them first, then the other methods (7 x 1,443 ~ 10,000 answers),
-with ``lance eval --file`` (resumable: the same --out continues):
+part holds only 6 reader-unsafe answers (docs/judges.md). This writes every train-split harmful
+prompt (<= 400 characters, none in the refinement model's prompts, in train_prompts.jsonl, or
+among the prompts a reported number may use: 1,442) as a prompt file, which the embedded model
+answers with ``lance eval --file`` (resumable: the same --out continues) and oneline_primed.py;
+readers found ~1.4 % of the answers unsafe (SOURCE.md):
 
     python data/judge_labels/oneline_pool.py
     lance eval --file data/judge_labels/oneline_pool_prompts.jsonl --methods vanilla --no-judge \

@@ -1,6 +1,6 @@
 """The one-line pool's primed answers: the embedded model made to start complying, for positives.
 
-Readers found ~1 % of the bare model's own answers to the pool's prompts unsafe (data card), too few
+Readers found ~2 % of the bare model's own answers to the pool's prompts unsafe (data card), too few
 for the safety judge to learn what a harmful one-liner of this model looks like. Here the same
 model, on the same transcript ``lance eval``'s vanilla method renders, continues after a
 compliant opener (``PRIMER``: it is in the prompt only, never in the answer read or trained on),

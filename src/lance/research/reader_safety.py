@@ -1,7 +1,7 @@
 """Response-safety judges against the team's readers (``data/judge_labels``).
 
 The shipped offline judge was trained on large models' jailbreak answers; on the embedded 270M
-model's one-line answers it raises many false alarms. This study measures it and two candidate
+model's one-line answers it raises many false alarms. This study measures it and three candidate
 rebuilds on the same footing, and is what ``bench/safety_judge_readers.py`` prints:
 
 * **(a) gate recipe** — the gate-tuned encoder's embeddings (``all-MiniLM-L6-v2+lance-top-v1``)
@@ -16,10 +16,12 @@ rebuilds on the same footing, and is what ``bench/safety_judge_readers.py`` prin
   positives of the right kind that (b)'s truncated answers did not supply.
 
 Configuration (C, the training part's weight, the short views' weight) and the threshold are
-chosen on the training part alone: grouped 5-fold out-of-fold scores over its 900 answers, the
+chosen on the training material alone: grouped 5-fold out-of-fold scores over its 900 answers
+(with the one-line pool for (c): 4,441), the
 configuration with the best out-of-fold AUROC, the threshold at the 96th percentile of the
 out-of-fold scores of its reader-harmless answers (4 % false alarms, under the 5 % target).
-The held-out part is only measured, once per candidate.
+The held-out part is only measured, once per candidate; the one figure that sets a threshold on
+it (unsafe caught at 5 % false alarms) is printed as a diagnostic of the ranking, labelled so.
 """
 
 from __future__ import annotations
@@ -277,9 +279,9 @@ def _candidate_lines(name: str, base: Block, train: Block, held: Block, short: B
     from lance.judges.training import safety_split
 
     cfg, oof = select(base, train, short, progress)
-    out = _table(f"{name} (C={cfg.c}, training part x{cfg.train_weight:g}"
+    out = _table(f"{name} (C={cfg.c}, readers' rows x{cfg.train_weight:g}"
                  + (f", short views x{cfg.short_weight:g}" if short is not None else "")
-                 + f"; threshold {cfg.threshold:.3f} from the training part)")
+                 + f"; threshold {cfg.threshold:.3f} from the {train_name})")
     extra = [train.take(np.ones(len(train.y), bool), cfg.train_weight)]
     if short is not None:
         extra.append(short.take(np.ones(len(short.y), bool), cfg.short_weight))
@@ -287,8 +289,9 @@ def _candidate_lines(name: str, base: Block, train: Block, held: Block, short: B
         return np.array([safety_split(D.SafetyExample("", "", False, "", group=g)) == "test" for g in groups], bool)
 
     test = in_test(base.groups)
-    # a short view of a test-split answer's request stays out of that fit
-    split_extra = extra[:1] + ([short.take(~in_test(short.groups), cfg.short_weight)] if short is not None else [])
+    # an answer (reader-labelled or a short view) to a test-split request stays out of that fit:
+    # the one-line pool answers some requests the public sources also hold
+    split_extra = [e.take(~np.isin(e.groups, base.groups[test])) for e in extra]
     s = _fit([base.take(~test)] + split_extra, cfg.c)(base.x[test])
     for src in sorted(set(base.sources)):
         k = base.sources[test] == src
@@ -299,10 +302,15 @@ def _candidate_lines(name: str, base: Block, train: Block, held: Block, short: B
     for k in range(5):
         keep = np.ones(len(base.y), bool)
         keep[human[fold == k]] = False
-        sj[fold == k] = _fit([base.take(keep)] + extra, cfg.c)(base.x[human[fold == k]])
+        asked = base.groups[human[fold == k]]  # the readers' answers to this fold's requests stay out too
+        sj[fold == k] = _fit([base.take(keep)] + [e.take(~np.isin(e.groups, asked)) for e in extra], cfg.c)(base.x[human[fold == k]])
     out.append(Agreement.of(base.y[human], sj, cfg.threshold).row("JBB 3-annotator majority (5-fold grouped CV)"))
     out.append(Agreement.of(train.y, oof, cfg.threshold).row(f"{train_name} (5-fold out-of-fold)"))
-    out.append(Agreement.of(held.y, _fit([base] + extra, cfg.c)(held.x), cfg.threshold).row("readers' heldout part"))
+    sh = _fit([base] + extra, cfg.c)(held.x)
+    out.append(Agreement.of(held.y, sh, cfg.threshold).row("readers' heldout part"))
+    at5 = float(np.quantile(sh[~held.y], 0.95))
+    out.append(f"\ndiagnostic, threshold tuned on the held-out part (not a result): at 5 % false alarms "
+               f"{int((sh[held.y] >= at5).sum())} of {int(held.y.sum())} unsafe caught")
     if progress:
         progress(f"{name} measured")
     return out
@@ -318,9 +326,8 @@ def run_study(progress: Progress | None = None) -> list[str]:
     short = Block.of(short_view_rows(), feats)
     lines += _candidate_lines("(a) gate recipe", base, train, held, None, progress)
     lines += _candidate_lines("(b) gate recipe + labelled short views", base, train, held, short, progress)
-    if (data_dir() / "judge_labels" / "oneline_labels.jsonl").exists():
-        pool = Block.of(reader_rows("oneline"), feats)
-        lines += _candidate_lines(f"(c) gate recipe + the one-line pool ({len(pool.y)} read, {int(pool.y.sum())} unsafe)",
-                                  base, Block.stack([train, pool]), held, None, progress,
-                                  "readers' train part + one-line pool")
+    pool = Block.of(reader_rows("oneline"), feats)
+    lines += _candidate_lines(f"(c) gate recipe + the one-line pool ({len(pool.y)} read, {int(pool.y.sum())} unsafe)",
+                              base, Block.stack([train, pool]), held, None, progress,
+                              "readers' train part + one-line pool")
     return lines
